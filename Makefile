@@ -1,0 +1,121 @@
+# anchorid: an ID4me identity authority.  `make run` and `make test` are all a new machine needs.
+
+BUILD    ?= build
+CC       ?= cc
+PKGS      = libmicrohttpd cjose jansson libargon2 sqlite3 libcrypto
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+ifeq ($(SAN),1)
+CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+LIB_SRC   = $(sort $(wildcard src/*/*.c))
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+# Debian packages: what running needs, and what testing adds.
+DEPS_RUN  = gcc make pkg-config openssl libmicrohttpd-dev libcjose-dev libjansson-dev libargon2-dev \
+            libsqlite3-dev libssl-dev
+DEPS_TEST = $(DEPS_RUN) clang libclang-rt-14-dev curl nodejs npm apache2 libapache2-mod-auth-openidc chromium \
+            valgrind wrk cppcheck clang-format clang-tidy sqlite3
+
+.PHONY: all deps deps-test run test unit e2e check valgrind lint fuzz bench clean certs
+
+all: $(BUILD)/anchorid
+
+$(BUILD)/%.o: %.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libanchorid.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/anchorid: $(BUILD)/main.o $(BUILD)/libanchorid.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/main.o: src/main.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libanchorid.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libanchorid.a $(LDLIBS)
+
+# deps: install the missing Debian packages (as root), or print the command that would.
+define install_missing
+	@missing=""; for p in $(1); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; \
+		fi; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(DEPS_RUN))
+
+deps-test:
+	$(call install_missing,$(DEPS_TEST))
+
+certs: certs/server.pem
+
+certs/server.pem:
+	certs/mkdev.sh
+
+run: deps all certs
+	@mkdir -p var
+	$(BUILD)/anchorid $(if $(CONF),-c $(CONF))
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: all
+	ANCHORID=$(BUILD)/anchorid tests/e2e/run.sh
+
+test: deps-test
+	$(MAKE) unit e2e
+
+check: deps-test
+	$(MAKE) BUILD=build/check SAN=1 unit e2e
+
+valgrind: deps-test all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do \
+		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null; \
+		echo "valgrind clean: $$t"; done
+	ANCHORID_WRAP="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite" \
+		ANCHORID=$(BUILD)/anchorid tests/e2e/run.sh
+
+lint:
+	clang-format --dry-run --Werror src/*/*.c src/main.c include/*.h
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Iinclude src
+	@! grep -nE '\b(sprintf|strcpy|strcat|gets|atoi|atol|sscanf|rand|srand)\s*\(' src/*/*.c src/main.c \
+		|| (echo "banned function used"; exit 1)
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined \
+		$(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+# fuzz: run each harness for FUZZ_SECONDS over its seed corpus (tests replay the corpus without fuzzing).
+FUZZ_SECONDS ?= 30
+fuzz: deps-test $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
+		echo "== $$n"; $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n tests/fuzz/corpus/$$n; done
+
+bench: deps-test all certs
+	bench/run.sh
+
+clean:
+	rm -rf build

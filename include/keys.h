@@ -1,0 +1,75 @@
+/*
+ * keys.h: signing keys, JWTs and password hashing.  src/keys/ is the only code that includes cjose and
+ * argon2.  RFC 7515 (JWS), RFC 7517 (JWK), RFC 7519 (JWT), RFC 7638 (thumbprints), RFC 9106 (argon2id).
+ *
+ * Key life cycle (SECURITY.md 13): a key is published in the JWKS from its creation, signs from activate_at,
+ * stops signing when a newer key of the same alg activates, and stays published until every token it signed
+ * has expired.  The keyring holds an immutable snapshot that keyring_refresh() swaps atomically, so signing
+ * and verification take no lock beyond a reader count.
+ */
+#ifndef ANCHORID_KEYS_H
+#define ANCHORID_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct store;
+struct conf;
+struct keyring;
+
+#define KEYS_MAX_JWT 16384	/* a JWT longer than this is rejected before parsing */
+
+/** keyring_open(st, conf): load the keys from ${st}; on first start generate one RS256 (conf->rsa_bits) and
+ * one ES256 key, active at once, and store them.  NULL on failure (logged). */
+struct keyring *keyring_open(struct store *st, const struct conf *conf);
+/** keyring_refresh(kr): reload from the store if anything changed (new key, activation or expiry time
+ * reached); cheap when nothing did.  Called periodically by the server. */
+int keyring_refresh(struct keyring *kr);
+void keyring_free(struct keyring *kr);
+/** keyring_jwks(kr): the public JWK Set as a JSON string (every published key, each with kid, alg, use=sig);
+ * the caller frees it. */
+char *keyring_jwks(struct keyring *kr);
+/** keyring_has_alg(kr, alg): true when a key can sign with ${alg} now. */
+bool keyring_has_alg(struct keyring *kr, const char *alg);
+
+/** keys_rotate(st, conf, now, out, outlen): CLI "keys rotate": add a new key for each alg, activating at
+ * now + conf->key_activation_delay; the old keys retire at that moment and expire after the longest token
+ * lifetime.  Writes a human summary to ${out}.  -1 on failure. */
+int keys_rotate(struct store *st, const struct conf *conf, int64_t now, char *out, size_t outlen);
+
+/** jwt_sign(kr, alg, typ, claims): compact JWS of ${claims} signed with the active ${alg} key, protected header
+ * {alg, kid, typ (omitted when NULL)}.  Caller frees.  NULL on failure. */
+char *jwt_sign(struct keyring *kr, const char *alg, const char *typ, json_t *claims);
+/** jwt_verify(kr, token, allowed_algs, typ): verify a compact JWS against the published keys: header alg in the
+ * NULL-terminated ${allowed_algs} (never "none"), kid present and known, signature valid, and the header typ
+ * equal to ${typ} when not NULL.  Returns the payload object (caller decrefs) or NULL.  Does NOT check claims. */
+json_t *jwt_verify(struct keyring *kr, const char *token, const char *const *allowed_algs, const char *typ);
+
+/** jwt_decode_unverified(token, header, payload): parse a compact JWS's header and payload as JSON objects
+ * without checking anything else (for the fuzz harness and for peeking at "iss" before choosing keys).
+ * The caller decrefs both; -1 on malformed input. */
+int jwt_decode_unverified(const char *token, json_t **header, json_t **payload);
+
+/** jwk_thumbprint(jwk_json): RFC 7638 SHA-256 thumbprint of a public JWK (RSA, EC or OKP) as base64url;
+ * caller frees; NULL when the JWK is malformed. */
+char *jwk_thumbprint(const char *jwk_json);
+
+/* ----------------------------------------------------------------------------------------- passwords */
+
+enum pw_rc { PW_OK = 0, PW_MISMATCH, PW_BUSY, PW_ERROR };
+
+/** pw_init(conf): argon2id parameters and the concurrency cap (a counting semaphore).  Call once. */
+int pw_init(const struct conf *conf);
+/** pw_hash(password, out): argon2id-encode ${password} with a fresh salt; caller frees *out.  PW_BUSY when the
+ * cap stays full for 2 s. */
+enum pw_rc pw_hash(const char *password, char **out);
+/** pw_verify(encoded, password): check ${password}; with ${encoded} NULL it hashes a dummy so that unknown
+ * identities take the same time, and returns PW_MISMATCH.  Constant-time comparison inside argon2. */
+enum pw_rc pw_verify(const char *encoded, const char *password);
+/** pw_needs_rehash(encoded): true when ${encoded} used other parameters than the configured ones. */
+bool pw_needs_rehash(const char *encoded);
+
+#endif

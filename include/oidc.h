@@ -1,0 +1,69 @@
+/*
+ * oidc.h: the OpenID Connect provider: its shared context, its route table, and the identity operations that
+ * the command line uses now and the agent API will use later.
+ *
+ * OpenID Connect Core 1.0, Discovery 1.0, Dynamic Client Registration 1.0; RFC 6749, 6750, 7009, 7591, 7592,
+ * 7636, 9068, 9207; OpenID Connect RP-Initiated Logout 1.0.
+ */
+#ifndef ANCHORID_OIDC_H
+#define ANCHORID_OIDC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "http.h"
+
+struct conf;
+struct store;
+struct keyring;
+struct tmpl_set;
+struct throttle;
+
+/* Everything a handler needs; built once by main and shared read-only by all worker threads. */
+struct app {
+	const struct conf *conf;
+	struct store *st;
+	struct keyring *kr;
+	struct tmpl_set *tmpl;
+	struct throttle *throttle;	/* login / registration rate state, in memory */
+	unsigned char secret[32];	/* server HMAC key (stored in the database): CSRF tokens, signed forms */
+	char *discovery;		/* the discovery document, serialised once at start */
+};
+
+/** oidc_routes(n): the route table of every endpoint (static storage); *n gets its length. */
+const struct http_route *oidc_routes(size_t *n);
+/** oidc_discovery(conf): the discovery document (OIDC Discovery §3) for ${conf}; caller frees. */
+char *oidc_discovery(const struct conf *conf);
+
+/* Endpoint paths, relative to the issuer. */
+#define OIDC_PATH_DISCOVERY "/.well-known/openid-configuration"
+#define OIDC_PATH_JWKS "/jwks.json"
+#define OIDC_PATH_REGISTER "/register"
+#define OIDC_PATH_AUTHORIZE "/authorize"
+#define OIDC_PATH_LOGIN "/login"
+#define OIDC_PATH_CONSENT "/consent"
+#define OIDC_PATH_TOKEN "/token"
+#define OIDC_PATH_USERINFO "/userinfo"
+#define OIDC_PATH_REVOKE "/revoke"
+#define OIDC_PATH_LOGOUT "/logout"
+#define OIDC_PATH_SETUP "/setup"
+#define OIDC_PATH_STATIC "/static/"
+
+/* --------------------------------------------------------------------------------------- identities */
+
+/** identifier_canonical(in, out): the canonical identifier: ASCII host name, lower case, trailing dot removed,
+ * 1-253 octets, labels 1-63 LDH not starting or ending with '-', at least two labels.  Caller frees; -1 when
+ * ${in} is not a valid identifier.  (IDN to A-labels and e-mail forms come with the DNS module.) */
+int identifier_canonical(const char *in, char **out);
+
+/** identity_add(app_or_null, st, conf, identifier, setup_url): create an inactive identity with a fresh sub and a
+ * one-time setup token; *setup_url gets issuer + "/setup?t=" + token (caller frees).  STORE_CONFLICT when the
+ * identifier exists. */
+int identity_add(struct store *st, const struct conf *conf, const char *identifier, char **setup_url);
+/** identity_new_setup_url(st, conf, identity_id, setup_url): a fresh setup URL; the previous one dies. */
+int identity_new_setup_url(struct store *st, const struct conf *conf, int64_t identity_id, char **setup_url);
+
+#endif

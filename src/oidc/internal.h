@@ -1,0 +1,127 @@
+/*
+ * internal.h: what the files of src/oidc/ share with each other (not exported beyond the module).
+ */
+#ifndef ANCHORID_OIDC_INTERNAL_H
+#define ANCHORID_OIDC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "oidc.h"
+#include "store.h"
+#include "tmpl.h"
+#include "util.h"
+
+#define OIDC_TOKEN_BYTES 32		/* 256-bit codes, refresh tokens, sessions, secrets, setup tokens */
+#define OIDC_MAX_REDIRECT_URIS 10	/* SECURITY.md 11 */
+#define OIDC_MAX_URI 2048		/* any single URI in metadata or a request */
+#define OIDC_MAX_METADATA (16 * 1024)	/* registration request body */
+#define OIDC_MAX_STATE 2048		/* state and nonce */
+
+/* Handlers (one per endpoint), all of type http_handler with ctx = struct app *. */
+void h_discovery(void *ctx, const struct request *req, struct response *resp);	/* discovery.c */
+void h_jwks(void *ctx, const struct request *req, struct response *resp);	/* discovery.c */
+void h_static(void *ctx, const struct request *req, struct response *resp);	/* discovery.c */
+void h_register(void *ctx, const struct request *req, struct response *resp);	/* register.c: POST */
+void h_register_manage(void *ctx, const struct request *req, struct response *resp); /* register.c: 7592 */
+void h_authorize(void *ctx, const struct request *req, struct response *resp);	/* authorize.c */
+void h_login(void *ctx, const struct request *req, struct response *resp);	/* authorize.c: POST */
+void h_consent(void *ctx, const struct request *req, struct response *resp);	/* authorize.c */
+void h_token(void *ctx, const struct request *req, struct response *resp);	/* token.c */
+void h_userinfo(void *ctx, const struct request *req, struct response *resp);	/* userinfo.c */
+void h_revoke(void *ctx, const struct request *req, struct response *resp);	/* revoke.c */
+void h_logout(void *ctx, const struct request *req, struct response *resp);	/* session.c */
+void h_setup(void *ctx, const struct request *req, struct response *resp);	/* setup.c */
+
+/* client.c */
+/** client_authenticate(app, req, resp): RFC 6749 §2.3: client_secret_basic, client_secret_post (Basic plus
+ * identical body credentials tolerated), or none (public client: client_id only).  Secrets compared in constant
+ * time by hash.  On failure writes 401 invalid_client (or 400 invalid_request for conflicting methods) into
+ * ${resp} and returns NULL.  Caller frees the client. */
+struct client *client_authenticate(struct app *app, const struct request *req, struct response *resp);
+/** client_meta_str(c, key): a string member of the client's metadata, or NULL. */
+const char *client_meta_str(const struct client *c, const char *key);
+/** client_is_public(c): token_endpoint_auth_method is "none". */
+bool client_is_public(const struct client *c);
+/** client_redirect_ok(c, uri): SECURITY.md 1: ${uri} is byte-for-byte one of the registered redirect_uris. */
+bool client_redirect_ok(const struct client *c, const char *uri);
+
+/* tokens.c: RFC 9068 access tokens (typ "at+jwt"): iss, sub, aud (= issuer), client_id, scope, jti, iat, exp,
+ * auth_time, id4me.identifier, clm (consented claim names; empty until the consent issue). */
+struct token_subject {
+	const struct identity *identity;
+	const char *client_id;
+	const char *scope;
+	int64_t auth_time;
+	const char *amr;	/* JSON array text */
+};
+/** access_token_mint(app, s, jti, now): sign an access token with conf->access_token_alg; caller frees. */
+char *access_token_mint(struct app *app, const struct token_subject *s, const char *jti, int64_t now);
+/** access_token_check(app, token, now, grant, identity): verify signature/typ/iss/exp, then that the token's
+ * grant is live and its identity active (store_access_check).  Returns the claims (caller decrefs) and, when the
+ * pointers are not NULL, the grant and identity; NULL when the token is not valid. */
+json_t *access_token_check(struct app *app, const char *token, int64_t now, struct grant **grant,
+    struct identity **identity);
+/** id_token_alg(c): the client's id_token_signed_response_alg, "RS256" by default. */
+const char *id_token_alg(const struct client *c);
+
+/* pages.c */
+/** page_render(app, resp, status, name, vars, n): render a www/ template as an HTML response. */
+void page_render(struct app *app, struct response *resp, int status, const char *name, const struct tmpl_var *vars,
+    size_t n);
+/** page_error(app, resp, status, title, message): the error page (never a redirect). */
+void page_error(struct app *app, struct response *resp, int status, const char *title, const char *message);
+/** csrf_token(app, req, resp): SECURITY.md 6: the synchroniser token bound to this browser: HMAC(secret, browser
+ * cookie); sets the browser cookie when absent.  Caller frees. */
+char *csrf_token(struct app *app, const struct request *req, struct response *resp);
+/** csrf_ok(app, req): the POST's "csrf" field matches the browser cookie's token (constant time). */
+bool csrf_ok(struct app *app, const struct request *req);
+/** page_forbidden(app, resp): the 403 page for a POST without a valid CSRF token. */
+void page_forbidden(struct app *app, struct response *resp);
+/** page_cookie_name(req, plain, tls): ${tls} (a __Host- name) over TLS, else ${plain}. */
+const char *page_cookie_name(const struct request *req, const char *plain, const char *tls);
+
+/* authorize.c: the session cookie. */
+#define OIDC_SESSION_COOKIE "anchorid_sid"
+#define OIDC_SESSION_COOKIE_TLS "__Host-anchorid_sid"
+/** session_current(app, req, out): the live session named by the request's cookie. */
+enum store_rc session_current(struct app *app, const struct request *req, struct session **out);
+
+/* signed.c: tamper-proof, expiring blobs carried through the browser (the pending authorization request in the
+ * login and consent forms): base64url(JSON) "." base64url(HMAC-SHA256(secret, purpose "|" payload)). */
+/** signed_pack(app, purpose, obj, ttl): sign ${obj} (borrowed; "exp" is added) for ${ttl} seconds; caller frees. */
+char *signed_pack(struct app *app, const char *purpose, json_t *obj, int64_t ttl);
+/** signed_unpack(app, purpose, blob, now): the object when the MAC matches and it has not expired, else NULL. */
+json_t *signed_unpack(struct app *app, const char *purpose, const char *blob, int64_t now);
+
+/* ---- Added for discovery.c, register.c, client.c, userinfo.c, revoke.c (registration engineer). ---- */
+
+/* client.c */
+/** client_post_logout_ok(c, uri): ${uri} is byte-for-byte one of the registered post_logout_redirect_uris
+ * (OpenID Connect RP-Initiated Logout 1.0 §2; same exact-match rule as SECURITY.md 1). */
+bool client_post_logout_ok(const struct client *c, const char *uri);
+
+/* register.c */
+/** client_metadata_validate(in, err, errlen, err_code): RFC 7591 §2 / OIDC Registration §2 metadata ${in}
+ * (borrowed) checked against SECURITY.md 1 and 11 and normalised: defaults filled in, unknown members dropped,
+ * null or "" optional members treated as absent.  Returns a new object (caller decrefs) holding only the
+ * members we store and echo.  On rejection returns NULL, writes a message for error_description into ${err}
+ * and sets *err_code to "invalid_redirect_uri" or "invalid_client_metadata" (RFC 7591 §3.2.2); on memory
+ * failure *err_code is "server_error". */
+json_t *client_metadata_validate(json_t *in, char *err, size_t errlen, const char **err_code);
+
+/* userinfo.c */
+/** userinfo_claims(app, g, id, c): the claims the UserInfo endpoint releases for grant ${g} of identity ${id} to
+ * client ${c} (OIDC Core §5.3.2): sub and id4me.identifier for now; the per-claim consent and distributed-claims
+ * work extends this function.  New object, caller decrefs; NULL on memory failure. */
+json_t *userinfo_claims(struct app *app, const struct grant *g, const struct identity *id, const struct client *c);
+
+/* ---- end of registration engineer's block ---- */
+
+#endif

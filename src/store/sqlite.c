@@ -1,0 +1,1760 @@
+/*
+ * sqlite.c: the SQLite engine behind include/store.h; the only code that includes <sqlite3.h>.
+ *
+ * Connections: struct store is shared by every thread; each thread gets its own sqlite3 connection on first use
+ * (a pthread key whose destructor closes it when the thread exits), opened in multi-thread mode because only that
+ * thread ever touches it.  Each connection caches its prepared statements in an array indexed by enum stmt_id:
+ * prepared on first use, reset and unbound after every use.  There is no lock around queries: SQLite's own file
+ * locking serialises writers, and in WAL mode readers never wait for them.  The mutex in struct store only guards
+ * the list of connections, so that store_close() can close them all.
+ *
+ * Transactions (SECURITY.md 17): every function that changes state runs BEGIN IMMEDIATE ... COMMIT, rolling back
+ * on any error, and has committed before it returns.  BEGIN IMMEDIATE takes the write lock before the first read,
+ * so the rows a function checks cannot change before it writes: that is what makes store_code_redeem(),
+ * store_refresh_rotate() and store_setup_use() single-use under concurrency (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+ * A busy database is waited for by the busy handler (STORE_BUSY_TIMEOUT_MS), then BEGIN and COMMIT are retried
+ * STORE_BUSY_RETRIES times.  Functions that only read run one SELECT, which sees one consistent snapshot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "schema.h"
+#include "store.h"
+#include "util.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000	/* how long one statement waits for another connection's write lock */
+#define STORE_BUSY_RETRIES 3		/* then BEGIN / COMMIT are retried this many more times */
+#define STORE_BUSY_BACKOFF_MS 20	/* times the attempt number, between those retries */
+#define STORE_TOUCH_INTERVAL 3600	/* store_client_touch() writes at most once per client per hour */
+#define STORE_MIN_SQLITE 3037000	/* STRICT tables */
+
+/* The prepared statements, one slot per connection each. */
+enum stmt_id {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_SCHEMA_VERSION,
+	STMT_SCHEMA_VERSION_ADD,
+	STMT_IDENTITY_INSERT,
+	STMT_IDENTITY_BY_IDENTIFIER,
+	STMT_IDENTITY_BY_ID,
+	STMT_IDENTITY_LIST,
+	STMT_IDENTITY_STATE,
+	STMT_IDENTITY_SET_STATE,
+	STMT_IDENTITY_DELETE,
+	STMT_IDENTITY_SET_PASSWORD,
+	STMT_SESSIONS_DELETE_IDENTITY,
+	STMT_CODES_DELETE_IDENTITY,
+	STMT_GRANTS_DELETE_IDENTITY,
+	STMT_SETUP_DELETE_IDENTITY,
+	STMT_SETUP_INSERT,
+	STMT_SETUP_PEEK,
+	STMT_SETUP_GET,
+	STMT_SETUP_USE,
+	STMT_CLIENT_INSERT,
+	STMT_CLIENT_GET,
+	STMT_CLIENT_UPDATE,
+	STMT_CLIENT_DELETE,
+	STMT_CLIENT_LAST_USED,
+	STMT_CLIENT_TOUCH,
+	STMT_CLIENT_COUNT_SOURCE,
+	STMT_SESSION_INSERT,
+	STMT_SESSION_GET,
+	STMT_SESSION_DELETE,
+	STMT_CODE_INSERT,
+	STMT_CODE_GET,
+	STMT_CODE_CLAIM,
+	STMT_GRANT_INSERT,
+	STMT_GRANT_GET,
+	STMT_GRANT_REVOKE,
+	STMT_GRANT_REVOKE_CODE,
+	STMT_REFRESH_INSERT,
+	STMT_REFRESH_GET,
+	STMT_REFRESH_RETIRE,
+	STMT_ACCESS_INSERT,
+	STMT_ACCESS_CHECK,
+	STMT_REVOKE_REFRESH,
+	STMT_REVOKE_ACCESS,
+	STMT_KEY_LIST,
+	STMT_KEY_RETIRE_OTHERS,
+	STMT_KEY_INSERT,
+	STMT_META_GET,
+	STMT_META_INSERT,
+	STMT_PURGE_CODES,
+	STMT_PURGE_SESSIONS,
+	STMT_PURGE_SETUP,
+	STMT_PURGE_REFRESH,
+	STMT_PURGE_ACCESS,
+	STMT_PURGE_GRANTS,
+	STMT_PURGE_CLIENTS,
+	STMT_PURGE_KEYS,
+	STMT_COUNT
+};
+
+#define IDENTITY_COLS "id, identifier, sub, state, password_hash, created_at, updated_at, password_changed_at"
+#define CLIENT_COLS "client_id, secret_hash, reg_token_hash, metadata, source, created_at, updated_at, last_used_at"
+#define GRANT_COLS "g.grant_id, g.client_id, g.identity_id, g.scope, g.claims, g.amr, g.auth_time, g.revoked"
+#define KEY_COLS "kid, alg, jwk, created_at, activate_at, retire_at, expire_at"
+
+static const char *const stmt_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+	[STMT_SCHEMA_VERSION_ADD] = "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)",
+
+	[STMT_IDENTITY_INSERT] = "INSERT INTO identities(identifier, sub, state, created_at, updated_at) "
+	    "VALUES (?, ?, 'inactive', ?, ?)",
+	[STMT_IDENTITY_BY_IDENTIFIER] = "SELECT " IDENTITY_COLS " FROM identities "
+	    "WHERE identifier = ? AND state <> 'deleted'",
+	[STMT_IDENTITY_BY_ID] = "SELECT " IDENTITY_COLS " FROM identities WHERE id = ?",
+	[STMT_IDENTITY_LIST] = "SELECT identifier, sub, state, created_at, updated_at FROM identities ORDER BY id",
+	[STMT_IDENTITY_STATE] = "SELECT state FROM identities WHERE id = ?",
+	[STMT_IDENTITY_SET_STATE] = "UPDATE identities SET state = ?, updated_at = ? WHERE id = ?",
+	[STMT_IDENTITY_DELETE] = "UPDATE identities SET state = 'deleted', password_hash = NULL, updated_at = ? "
+	    "WHERE id = ? AND state <> 'deleted'",
+	[STMT_IDENTITY_SET_PASSWORD] = "UPDATE identities SET password_hash = ?, state = 'active', updated_at = ?, "
+	    "password_changed_at = ? WHERE id = ?",
+	[STMT_SESSIONS_DELETE_IDENTITY] = "DELETE FROM sessions WHERE identity_id = ?",
+	[STMT_CODES_DELETE_IDENTITY] = "DELETE FROM codes WHERE identity_id = ?",
+	[STMT_GRANTS_DELETE_IDENTITY] = "DELETE FROM grants WHERE identity_id = ?",
+	[STMT_SETUP_DELETE_IDENTITY] = "DELETE FROM setup_tokens WHERE identity_id = ?",
+
+	[STMT_SETUP_INSERT] = "INSERT INTO setup_tokens(token_hash, identity_id, expires_at) VALUES (?, ?, ?)",
+	[STMT_SETUP_PEEK] = "SELECT identity_id FROM setup_tokens "
+	    "WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+	[STMT_SETUP_GET] = "SELECT identity_id, expires_at, used_at FROM setup_tokens WHERE token_hash = ?",
+	[STMT_SETUP_USE] = "UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+
+	[STMT_CLIENT_INSERT] = "INSERT INTO clients(" CLIENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?",
+	[STMT_CLIENT_UPDATE] = "UPDATE clients SET metadata = ?, secret_hash = ?, reg_token_hash = ?, updated_at = ? "
+	    "WHERE client_id = ?",
+	[STMT_CLIENT_DELETE] = "DELETE FROM clients WHERE client_id = ?",
+	[STMT_CLIENT_LAST_USED] = "SELECT last_used_at FROM clients WHERE client_id = ?",
+	[STMT_CLIENT_TOUCH] = "UPDATE clients SET last_used_at = ?1 WHERE client_id = ?2 AND last_used_at <= ?1 - ?3",
+	[STMT_CLIENT_COUNT_SOURCE] = "SELECT COUNT(*), COALESCE(SUM(created_at >= ?), 0) FROM clients "
+	    "WHERE source = ?",
+
+	[STMT_SESSION_INSERT] = "INSERT INTO sessions(id_hash, identity_id, auth_time, amr, created_at, expires_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?)",
+	[STMT_SESSION_GET] = "SELECT s.id_hash, s.identity_id, s.auth_time, s.amr, s.created_at, s.expires_at "
+	    "FROM sessions s JOIN identities i ON i.id = s.identity_id "
+	    "WHERE s.id_hash = ? AND s.expires_at > ? AND i.state = 'active'",
+	[STMT_SESSION_DELETE] = "DELETE FROM sessions WHERE id_hash = ?",
+
+	[STMT_CODE_INSERT] = "INSERT INTO codes(code_hash, client_id, identity_id, redirect_uri, scope, nonce, "
+	    "code_challenge, claims, amr, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_CODE_GET] = "SELECT c.code_hash, c.client_id, c.identity_id, c.redirect_uri, c.scope, c.nonce, "
+	    "c.code_challenge, c.claims, c.amr, c.auth_time, c.expires_at, c.used_at, i.state "
+	    "FROM codes c JOIN identities i ON i.id = c.identity_id WHERE c.code_hash = ?",
+	[STMT_CODE_CLAIM] = "UPDATE codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+
+	[STMT_GRANT_INSERT] = "INSERT INTO grants(grant_id, code_hash, client_id, identity_id, scope, claims, amr, "
+	    "auth_time, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_GRANT_GET] = "SELECT " GRANT_COLS " FROM grants g WHERE g.grant_id = ?",
+	[STMT_GRANT_REVOKE] = "UPDATE grants SET revoked = 1 WHERE grant_id = ?",
+	[STMT_GRANT_REVOKE_CODE] = "UPDATE grants SET revoked = 1 WHERE code_hash = ?",
+	[STMT_REFRESH_INSERT] = "INSERT INTO refresh_tokens(refresh_hash, grant_id, expires_at) VALUES (?, ?, ?)",
+	[STMT_REFRESH_GET] = "SELECT r.grant_id, r.expires_at, r.retired_at, g.client_id, g.revoked, i.state "
+	    "FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id "
+	    "JOIN identities i ON i.id = g.identity_id WHERE r.refresh_hash = ?",
+	[STMT_REFRESH_RETIRE] = "UPDATE refresh_tokens SET retired_at = ? WHERE refresh_hash = ? AND retired_at IS NULL",
+	[STMT_ACCESS_INSERT] = "INSERT INTO access_tokens(jti, grant_id, expires_at) VALUES (?, ?, ?)",
+	[STMT_ACCESS_CHECK] = "SELECT " GRANT_COLS " FROM access_tokens a JOIN grants g ON g.grant_id = a.grant_id "
+	    "JOIN identities i ON i.id = g.identity_id "
+	    "WHERE a.jti = ? AND a.expires_at > ? AND g.revoked = 0 AND i.state = 'active'",
+	[STMT_REVOKE_REFRESH] = "UPDATE grants SET revoked = 1 "
+	    "WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE refresh_hash = ?) AND client_id = ?",
+	[STMT_REVOKE_ACCESS] = "DELETE FROM access_tokens "
+	    "WHERE jti = ? AND grant_id IN (SELECT grant_id FROM grants WHERE client_id = ?)",
+
+	[STMT_KEY_LIST] = "SELECT " KEY_COLS " FROM signing_keys WHERE expire_at = 0 OR expire_at > ? "
+	    "ORDER BY created_at, rowid",
+	[STMT_KEY_RETIRE_OTHERS] = "UPDATE signing_keys SET "
+	    "retire_at = CASE WHEN ?1 <> 0 THEN ?1 ELSE retire_at END, "
+	    "expire_at = CASE WHEN ?2 <> 0 THEN ?2 ELSE expire_at END WHERE alg = ?3 AND retire_at = 0",
+	[STMT_KEY_INSERT] = "INSERT INTO signing_keys(" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+
+	[STMT_META_GET] = "SELECT value FROM meta WHERE name = ?",
+	[STMT_META_INSERT] = "INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)",
+
+	[STMT_PURGE_CODES] = "DELETE FROM codes WHERE expires_at <= ?",
+	[STMT_PURGE_SESSIONS] = "DELETE FROM sessions WHERE expires_at <= ?",
+	[STMT_PURGE_SETUP] = "DELETE FROM setup_tokens WHERE expires_at <= ?",
+	[STMT_PURGE_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?",
+	[STMT_PURGE_ACCESS] = "DELETE FROM access_tokens WHERE expires_at <= ?",
+	[STMT_PURGE_GRANTS] = "DELETE FROM grants WHERE revoked = 1 OR ("
+	    "NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = grants.grant_id) AND "
+	    "NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = grants.grant_id))",
+	[STMT_PURGE_CLIENTS] = "DELETE FROM clients "
+	    "WHERE (CASE WHEN last_used_at > 0 THEN last_used_at ELSE created_at END) < ?",
+	[STMT_PURGE_KEYS] = "DELETE FROM signing_keys WHERE expire_at <> 0 AND expire_at <= ?",
+};
+
+/* One thread's connection. */
+struct conn {
+	sqlite3 *db;			/* opened by conn_open(), used by one thread only */
+	sqlite3_stmt *stmt[STMT_COUNT];	/* prepared on first use; NULL until then */
+	struct store *st;		/* the store whose list holds this connection */
+	struct conn *next;		/* in st->conns */
+};
+
+struct store {
+	char *path;			/* the database file */
+	pthread_key_t key;		/* this thread's struct conn */
+	pthread_mutex_t lock;		/* guards conns (and nothing else) */
+	struct conn *conns;		/* every open connection, for store_close() */
+};
+
+/* A statement parameter: text (NULL binds SQL NULL) or a 64-bit integer.  QT(), QI() and QARGS() build arrays of
+ * them in place, so that every parameter is converted to its column type by the compiler. */
+struct qarg {
+	const char *t;
+	int64_t i;
+	bool is_int;
+};
+#define QT(x) { .t = (x), .i = 0, .is_int = false }
+#define QI(x) { .t = NULL, .i = (x), .is_int = true }
+#define QARGS(...) (const struct qarg[]){ __VA_ARGS__ }, \
+	(sizeof((const struct qarg[]){ __VA_ARGS__ }) / sizeof(struct qarg))
+#define QNONE NULL, 0
+
+/* What q_exec() returns besides a change count. */
+#define Q_ERROR (-1)	/* logged */
+#define Q_UNIQUE (-2)	/* a UNIQUE or PRIMARY KEY constraint failed: not logged */
+#define Q_FKEY (-3)	/* a FOREIGN KEY constraint failed: not logged */
+
+static void
+db_warnx(sqlite3 *db, const char *what)
+{
+	log_warnx("store: %s: %s (%d)", what, sqlite3_errmsg(db), sqlite3_extended_errcode(db));
+}
+
+static void
+backoff(int attempt)
+{
+	struct timespec ts;
+
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)STORE_BUSY_BACKOFF_MS * 1000000L * (attempt + 1);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static bool
+is_busy(int rc)
+{
+	return ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED);
+}
+
+/* ----------------------------------------------------------------------------------------- statements */
+
+/* q_bind(c, id, args, n): the cached statement ${id} of ${c} (prepared now if needed) with ${args} bound; NULL on
+ * error (logged). */
+static sqlite3_stmt *
+q_bind(struct conn *c, enum stmt_id id, const struct qarg *args, size_t n)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	if ((s = c->stmt[id]) == NULL) {
+		if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL) !=
+		    SQLITE_OK) {
+			log_warnx("store: prepare \"%s\": %s", stmt_sql[id], sqlite3_errmsg(c->db));
+			return (NULL);
+		}
+		s = c->stmt[id];
+	}
+	if ((size_t)sqlite3_bind_parameter_count(s) != n) {
+		log_warnx("store: \"%s\": %zu parameters given, %d expected", stmt_sql[id], n,
+		    sqlite3_bind_parameter_count(s));
+		return (NULL);
+	}
+	for (i = 0; i < n; i++) {
+		/* SQLITE_STATIC: the values outlive the statement's use, which ends with q_done(). */
+		if (args[i].is_int)
+			rc = sqlite3_bind_int64(s, (int)i + 1, args[i].i);
+		else if (args[i].t == NULL)
+			rc = sqlite3_bind_null(s, (int)i + 1);
+		else
+			rc = sqlite3_bind_text(s, (int)i + 1, args[i].t, -1, SQLITE_STATIC);
+		if (rc != SQLITE_OK) {
+			db_warnx(c->db, "bind");
+			sqlite3_clear_bindings(s);
+			return (NULL);
+		}
+	}
+	return (s);
+}
+
+/* q_done(s): reset ${s} and drop its bindings, ending its use; NULL is a no-op. */
+static void
+q_done(sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/* q_step(c, s): step ${s}: SQLITE_ROW or SQLITE_DONE; on error -1 (logged, ${s} done).  A statement outside an
+ * explicit transaction that finds the database busy is retried (inside one the transaction must be rolled back
+ * instead, which the caller does). */
+static int
+q_step(struct conn *c, sqlite3_stmt *s)
+{
+	int attempt, rc;
+
+	for (attempt = 0;; attempt++) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			return (rc);
+		if (is_busy(rc) && attempt < STORE_BUSY_RETRIES && sqlite3_get_autocommit(c->db)) {
+			sqlite3_reset(s);
+			backoff(attempt);
+			continue;
+		}
+		log_warnx("store: \"%s\": %s (%d)", sqlite3_sql(s), sqlite3_errmsg(c->db),
+		    sqlite3_extended_errcode(c->db));
+		q_done(s);
+		return (-1);
+	}
+}
+
+/* q_exec(c, id, args, n): run a statement that returns no rows: the number of rows it changed, or Q_UNIQUE /
+ * Q_FKEY (not logged), or Q_ERROR (logged). */
+static int64_t
+q_exec(struct conn *c, enum stmt_id id, const struct qarg *args, size_t n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = q_bind(c, id, args, n)) == NULL)
+		return (Q_ERROR);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		q_done(s);
+		return ((int64_t)sqlite3_changes64(c->db));
+	}
+	rc = sqlite3_extended_errcode(c->db);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		q_done(s);
+		return (Q_UNIQUE);
+	}
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		q_done(s);
+		return (Q_FKEY);
+	}
+	log_warnx("store: \"%s\": %s (%d)", stmt_sql[id], sqlite3_errmsg(c->db), rc);
+	q_done(s);
+	return (Q_ERROR);
+}
+
+/* q_int(c, id, args, n, out): run a SELECT of one integer column: 1 with *out set, 0 when there is no row, -1 on
+ * error (logged). */
+static int
+q_int(struct conn *c, enum stmt_id id, const struct qarg *args, size_t n, int64_t *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = q_bind(c, id, args, n)) == NULL)
+		return (-1);
+	if ((rc = q_step(c, s)) == -1)
+		return (-1);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	q_done(s);
+	return (rc == SQLITE_ROW ? 1 : 0);
+}
+
+/* col_str(s, i, oom): a copy of text column ${i}, NULL for SQL NULL; sets *oom when out of memory. */
+static char *
+col_str(sqlite3_stmt *s, int i, bool *oom)
+{
+	const unsigned char *t;
+	char *r;
+
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return (NULL);
+	if ((t = sqlite3_column_text(s, i)) == NULL || (r = xstrdup((const char *)t)) == NULL) {
+		*oom = true;
+		return (NULL);
+	}
+	return (r);
+}
+
+/* ---------------------------------------------------------------------------------------- connections */
+
+static void
+conn_free(struct conn *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
+		db_warnx(c->db, "close");
+	free(c);
+}
+
+/* conn_destroy(p): the pthread key destructor: unlink this exiting thread's connection and close it. */
+static void
+conn_destroy(void *p)
+{
+	struct conn *c = p, **pp;
+
+	pthread_mutex_lock(&c->st->lock);
+	for (pp = &c->st->conns; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->st->lock);
+	conn_free(c);
+}
+
+/* conn_exec(c, sql): run pragmas and other fixed SQL; -1 on error (logged). */
+static int
+conn_exec(struct conn *c, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_warnx("store: %s: %s", sql, err != NULL ? err : sqlite3_errmsg(c->db));
+		sqlite3_free(err);
+		return (-1);
+	}
+	return (0);
+}
+
+/* conn_open(st): a new connection to ${st}'s database, set up and linked into st->conns; NULL on error (logged). */
+static struct conn *
+conn_open(struct store *st)
+{
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("store: calloc");
+		return (NULL);
+	}
+	c->st = st;
+	/* NOMUTEX: the connection is used by one thread only, so SQLite's per-connection mutex is not needed. */
+	if (sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		if (c->db != NULL)
+			db_warnx(c->db, st->path);
+		else
+			log_warnx("store: %s: cannot open", st->path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	if (sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+		db_warnx(c->db, "busy_timeout");
+		goto fail;
+	}
+	/*
+	 * synchronous=FULL: in WAL mode, NORMAL stays consistent but may lose the last commits on power loss.  A lost
+	 * commit here is a security event, not just lost work: a redeemed code or a rotated refresh token would be
+	 * valid again, a password change undone (SECURITY.md 17).  FULL costs one fsync of the WAL per commit.
+	 * trusted_schema=OFF: the schema is ours; SQL functions in it cannot come from a tampered file.
+	 * secure_delete=FAST: deleted rows (wiped password hashes, tokens) are zeroed when that costs no extra I/O.
+	 */
+	if (conn_exec(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF; "
+	    "PRAGMA secure_delete = FAST") == -1)
+		goto fail;
+	pthread_mutex_lock(&st->lock);
+	c->next = st->conns;
+	st->conns = c;
+	pthread_mutex_unlock(&st->lock);
+	return (c);
+fail:
+	conn_free(c);
+	return (NULL);
+}
+
+/* conn_get(st): this thread's connection to ${st}, opened on first use; NULL on error (logged). */
+static struct conn *
+conn_get(struct store *st)
+{
+	struct conn *c;
+
+	if (st == NULL) {
+		log_warnx("store: no store");
+		return (NULL);
+	}
+	if ((c = pthread_getspecific(st->key)) != NULL)
+		return (c);
+	if ((c = conn_open(st)) == NULL)
+		return (NULL);
+	if (pthread_setspecific(st->key, c) != 0) {
+		log_warnx("store: pthread_setspecific failed");
+		conn_destroy(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+/* ------------------------------------------------------------------------------------------ transactions */
+
+/* tx_begin(st): this thread's connection, inside BEGIN IMMEDIATE (the write lock held); NULL on error (logged). */
+static struct conn *
+tx_begin(struct store *st)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	int attempt, rc;
+
+	if ((c = conn_get(st)) == NULL)
+		return (NULL);
+	if ((s = q_bind(c, STMT_BEGIN, QNONE)) == NULL)
+		return (NULL);
+	for (attempt = 0;; attempt++) {
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			return (c);
+		if (!is_busy(rc) || attempt >= STORE_BUSY_RETRIES)
+			break;
+		backoff(attempt);
+	}
+	db_warnx(c->db, "BEGIN IMMEDIATE");
+	return (NULL);
+}
+
+static void
+tx_rollback(struct conn *c)
+{
+	sqlite3_stmt *s;
+
+	/* Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) have already rolled the transaction back. */
+	if (sqlite3_get_autocommit(c->db))
+		return;
+	if ((s = q_bind(c, STMT_ROLLBACK, QNONE)) == NULL || sqlite3_step(s) != SQLITE_DONE)
+		db_warnx(c->db, "ROLLBACK");
+	if (s != NULL)
+		sqlite3_reset(s);
+}
+
+/* tx_end(c, rc): end the transaction of tx_begin(): roll back when ${rc} is STORE_ERROR, commit otherwise (the
+ * other results may have written: STORE_REPLAY revokes).  Returns ${rc}, or STORE_ERROR if the commit failed. */
+static enum store_rc
+tx_end(struct conn *c, enum store_rc rc)
+{
+	sqlite3_stmt *s;
+	int attempt, r;
+
+	if (rc == STORE_ERROR)
+		goto fail;
+	if ((s = q_bind(c, STMT_COMMIT, QNONE)) == NULL)
+		goto fail;
+	for (attempt = 0;; attempt++) {
+		r = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (r == SQLITE_DONE)
+			return (rc);
+		/* A COMMIT that finds the database busy may be retried (sqlite3_step(3)). */
+		if (!is_busy(r) || attempt >= STORE_BUSY_RETRIES)
+			break;
+		backoff(attempt);
+	}
+	db_warnx(c->db, "COMMIT");
+fail:
+	tx_rollback(c);
+	return (STORE_ERROR);
+}
+
+/* q_rc(n): the store_rc of a q_exec() result that should have changed one row. */
+static enum store_rc
+q_rc(int64_t n)
+{
+	if (n == Q_UNIQUE)
+		return (STORE_CONFLICT);
+	if (n == Q_FKEY || n == 0)
+		return (STORE_NOTFOUND);
+	if (n < 0)
+		return (STORE_ERROR);
+	return (STORE_OK);
+}
+
+/* ------------------------------------------------------------------------------------------------ open */
+
+/* migrate(c): apply the migrations the database lacks, each with its schema_version row in one transaction;
+ * -1 on error (logged). */
+static int
+migrate(struct conn *c)
+{
+	int64_t v;
+	enum store_rc rc;
+	char *err;
+
+	if (conn_exec(c, "CREATE TABLE IF NOT EXISTS schema_version ("
+	    "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT") == -1)
+		return (-1);
+	for (;;) {
+		if (tx_begin(c->st) == NULL)
+			return (-1);
+		/* Read under the write lock: another process may have migrated since the last round. */
+		if (q_int(c, STMT_SCHEMA_VERSION, QNONE, &v) != 1) {
+			tx_end(c, STORE_ERROR);
+			return (-1);
+		}
+		if (v > (int64_t)schema_nmigrations) {
+			log_warnx("store: %s: schema version %lld is newer than this program's %zu",
+			    c->st->path, (long long)v, schema_nmigrations);
+			tx_end(c, STORE_ERROR);
+			return (-1);
+		}
+		if (v == (int64_t)schema_nmigrations)
+			return (tx_end(c, STORE_OK) == STORE_OK ? 0 : -1);
+		rc = STORE_ERROR;
+		err = NULL;
+		if (sqlite3_exec(c->db, schema_migrations[v], NULL, NULL, &err) != SQLITE_OK)
+			log_warnx("store: migration %lld: %s", (long long)v + 1, err != NULL ? err : "failed");
+		else if (q_exec(c, STMT_SCHEMA_VERSION_ADD, QARGS(QI(v + 1), QI(time_now()))) == 1)
+			rc = STORE_OK;
+		sqlite3_free(err);
+		if (tx_end(c, rc) != STORE_OK)
+			return (-1);
+		log_info("store: %s: schema migrated to version %lld", c->st->path, (long long)v + 1);
+	}
+}
+
+/** store_open(path): open (creating if needed, mode 0600) the database at ${path}, enable WAL, run pending
+ * schema migrations in one transaction each; NULL on failure (logged). */
+struct store *
+store_open(const char *path)
+{
+	struct store *st = NULL;
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	bool key = false, lock = false;
+	int fd;
+
+	if (path == NULL || *path == '\0' || strcmp(path, ":memory:") == 0 || str_has_prefix(path, "file:")) {
+		/* Every thread opens the path again: an in-memory database would be a different one per thread. */
+		log_warnx("store: a database file path is required");
+		return (NULL);
+	}
+	if (sqlite3_libversion_number() < STORE_MIN_SQLITE || !sqlite3_threadsafe()) {
+		log_warnx("store: SQLite %s is too old or not thread-safe", sqlite3_libversion());
+		return (NULL);
+	}
+	/* The file holds password hashes and private keys: create it 0600; SQLite gives -wal and -shm its mode. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		log_warn("store: %s", path);
+		return (NULL);
+	}
+	close(fd);
+	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = xstrdup(path)) == NULL) {
+		log_warn("store: calloc");
+		goto fail;
+	}
+	if (pthread_key_create(&st->key, conn_destroy) != 0) {
+		log_warnx("store: pthread_key_create failed");
+		goto fail;
+	}
+	key = true;
+	if (pthread_mutex_init(&st->lock, NULL) != 0) {
+		log_warnx("store: pthread_mutex_init failed");
+		goto fail;
+	}
+	lock = true;
+	if ((c = conn_get(st)) == NULL)
+		goto fail;
+	/* WAL is a property of the file: set once here, it holds for every connection. */
+	if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		db_warnx(c->db, "journal_mode");
+		goto fail;
+	}
+	if (sqlite3_column_text(s, 0) == NULL || strcmp((const char *)sqlite3_column_text(s, 0), "wal") != 0) {
+		log_warnx("store: %s: cannot enable WAL mode", path);
+		goto fail;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (migrate(c) == -1)
+		goto fail;
+	return (st);
+fail:
+	sqlite3_finalize(s);
+	if (lock) {
+		store_close(st);
+		return (NULL);
+	}
+	if (key)
+		pthread_key_delete(st->key);
+	if (st != NULL)
+		free(st->path);
+	free(st);
+	return (NULL);
+}
+
+/** store_close(st): close every per-thread connection and free ${st}; NULL is a no-op.  No other thread may use
+ * ${st} any more; threads that still hold a connection are not called back (the key is deleted first). */
+void
+store_close(struct store *st)
+{
+	struct conn *c, *next;
+
+	if (st == NULL)
+		return;
+	pthread_key_delete(st->key);
+	pthread_mutex_lock(&st->lock);
+	c = st->conns;
+	st->conns = NULL;
+	pthread_mutex_unlock(&st->lock);
+	for (; c != NULL; c = next) {
+		next = c->next;
+		conn_free(c);
+	}
+	pthread_mutex_destroy(&st->lock);
+	free(st->path);
+	free(st);
+}
+
+/** store_schema_version(st): the applied migration number, or -1. */
+int
+store_schema_version(struct store *st)
+{
+	struct conn *c;
+	int64_t v;
+
+	if ((c = conn_get(st)) == NULL || q_int(c, STMT_SCHEMA_VERSION, QNONE, &v) != 1)
+		return (-1);
+	return ((int)v);
+}
+
+/** store_purge_expired(st, now, client_idle_ttl): in one transaction delete expired codes, sessions, setup
+ * tokens, refresh tokens, access-token records and unpublished signing keys, grants that are revoked or have no
+ * token left, and clients unused (or, never used, created) more than ${client_idle_ttl} seconds ago (none when it
+ * is <= 0), with their codes and grants; returns the number of rows deleted (cascades not counted) or -1. */
+int64_t
+store_purge_expired(struct store *st, int64_t now, int64_t client_idle_ttl)
+{
+	static const enum stmt_id expired[] = { STMT_PURGE_CODES, STMT_PURGE_SESSIONS, STMT_PURGE_SETUP,
+	    STMT_PURGE_REFRESH, STMT_PURGE_ACCESS, STMT_PURGE_KEYS };
+	struct conn *c;
+	int64_t n, total = 0;
+	size_t i;
+	enum store_rc rc = STORE_ERROR;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (-1);
+	/* Clients first: their codes and grants go with them by cascade. */
+	if (client_idle_ttl > 0) {
+		if ((n = q_exec(c, STMT_PURGE_CLIENTS, QARGS(QI(now - client_idle_ttl)))) < 0)
+			goto out;
+		total += n;
+	}
+	for (i = 0; i < sizeof(expired) / sizeof(expired[0]); i++) {
+		if ((n = q_exec(c, expired[i], QARGS(QI(now)))) < 0)
+			goto out;
+		total += n;
+	}
+	/* After the tokens: a grant whose last token expired is gone. */
+	if ((n = q_exec(c, STMT_PURGE_GRANTS, QNONE)) < 0)
+		goto out;
+	total += n;
+	rc = STORE_OK;
+out:
+	return (tx_end(c, rc) == STORE_OK ? total : -1);
+}
+
+/* --------------------------------------------------------------------------------------------- identities */
+
+static int
+state_parse(const char *s, enum identity_state *out)
+{
+	enum identity_state i;
+
+	for (i = IDENTITY_INACTIVE; s != NULL && i <= IDENTITY_DELETED; i++) {
+		if (strcmp(s, identity_state_name(i)) == 0) {
+			*out = i;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/* identity_get(st, id, args, n, out): the identity the SELECT ${id} of IDENTITY_COLS finds. */
+static enum store_rc
+identity_get(struct store *st, enum stmt_id id, const struct qarg *args, size_t n, struct identity **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	struct identity *r = NULL;
+	enum store_rc rc = STORE_ERROR;
+	bool oom = false;
+	int step;
+
+	if ((c = conn_get(st)) == NULL || (s = q_bind(c, id, args, n)) == NULL)
+		return (STORE_ERROR);
+	if ((step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	if (step == SQLITE_DONE) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("store: calloc");
+		goto out;
+	}
+	r->id = sqlite3_column_int64(s, 0);
+	r->identifier = col_str(s, 1, &oom);
+	r->sub = col_str(s, 2, &oom);
+	if (state_parse((const char *)sqlite3_column_text(s, 3), &r->state) == -1) {
+		log_warnx("store: identity %lld has an unknown state", (long long)r->id);
+		goto out;
+	}
+	r->password_hash = col_str(s, 4, &oom);
+	r->created_at = sqlite3_column_int64(s, 5);
+	r->updated_at = sqlite3_column_int64(s, 6);
+	r->password_changed_at = sqlite3_column_int64(s, 7);
+	if (oom) {
+		log_warnx("store: out of memory");
+		goto out;
+	}
+	if (out != NULL) {
+		*out = r;
+		r = NULL;
+	}
+	rc = STORE_OK;
+out:
+	q_done(s);
+	identity_free(r);
+	return (rc);
+}
+
+/** store_identity_create(st, identifier, sub, now, out): insert an inactive identity; STORE_CONFLICT when a
+ * non-deleted identity already has ${identifier} or ${sub} was ever used.  *out (may be NULL) gets the row. */
+enum store_rc
+store_identity_create(struct store *st, const char *identifier, const char *sub, int64_t now,
+    struct identity **out)
+{
+	struct conn *c;
+	struct identity *r = NULL;
+	enum store_rc rc;
+	int64_t id = 0;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	rc = q_rc(q_exec(c, STMT_IDENTITY_INSERT, QARGS(QT(identifier), QT(sub), QI(now), QI(now))));
+	if (rc == STORE_OK)
+		id = sqlite3_last_insert_rowid(c->db);
+	if ((rc = tx_end(c, rc)) != STORE_OK || out == NULL)
+		return (rc);
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->identifier = xstrdup(identifier)) == NULL ||
+	    (r->sub = xstrdup(sub)) == NULL) {
+		/* Committed: the caller can still look the row up. */
+		log_warn("store: calloc");
+		identity_free(r);
+		return (STORE_ERROR);
+	}
+	r->id = id;
+	r->state = IDENTITY_INACTIVE;
+	r->created_at = r->updated_at = now;
+	*out = r;
+	return (STORE_OK);
+}
+
+/** store_identity_by_identifier(st, identifier, out): the non-deleted identity with ${identifier}. */
+enum store_rc
+store_identity_by_identifier(struct store *st, const char *identifier, struct identity **out)
+{
+	return (identity_get(st, STMT_IDENTITY_BY_IDENTIFIER, QARGS(QT(identifier)), out));
+}
+
+/** store_identity_by_id(st, id, out): any identity by row id, deleted ones included. */
+enum store_rc
+store_identity_by_id(struct store *st, int64_t id, struct identity **out)
+{
+	return (identity_get(st, STMT_IDENTITY_BY_ID, QARGS(QI(id)), out));
+}
+
+/** store_identity_list(st, out): every identity (deleted ones included), oldest first, as a JSON array of
+ * objects {identifier, sub, state, created_at, updated_at}; caller json_decref()s. */
+enum store_rc
+store_identity_list(struct store *st, json_t **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	json_t *a = NULL, *o;
+	enum store_rc rc = STORE_ERROR;
+	int step;
+
+	if ((c = conn_get(st)) == NULL || (s = q_bind(c, STMT_IDENTITY_LIST, QNONE)) == NULL)
+		return (STORE_ERROR);
+	if ((a = json_array()) == NULL)
+		goto oom;
+	while ((step = q_step(c, s)) == SQLITE_ROW) {
+		o = json_pack("{s:s, s:s, s:s, s:I, s:I}",
+		    "identifier", (const char *)sqlite3_column_text(s, 0),
+		    "sub", (const char *)sqlite3_column_text(s, 1),
+		    "state", (const char *)sqlite3_column_text(s, 2),
+		    "created_at", (json_int_t)sqlite3_column_int64(s, 3),
+		    "updated_at", (json_int_t)sqlite3_column_int64(s, 4));
+		if (o == NULL || json_array_append_new(a, o) == -1)
+			goto oom;
+	}
+	if (step == -1) {
+		s = NULL;	/* done by q_step() */
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	rc = STORE_OK;
+	goto out;
+oom:
+	log_warnx("store: identity list: out of memory");
+out:
+	q_done(s);
+	json_decref(a);
+	return (rc);
+}
+
+/** store_identity_set_state(st, id, state, now): set ${state} (inactive, active or disabled); deleting goes
+ * through store_identity_delete.  STORE_CONFLICT if the identity is deleted, STORE_NOTFOUND if absent. */
+enum store_rc
+store_identity_set_state(struct store *st, int64_t id, enum identity_state state, int64_t now)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	enum store_rc rc = STORE_ERROR;
+	int step;
+
+	if (state != IDENTITY_INACTIVE && state != IDENTITY_ACTIVE && state != IDENTITY_DISABLED) {
+		log_warnx("store: identity %lld: cannot set state %d", (long long)id, (int)state);
+		return (STORE_ERROR);
+	}
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if ((s = q_bind(c, STMT_IDENTITY_STATE, QARGS(QI(id)))) == NULL || (step = q_step(c, s)) == -1)
+		goto out;
+	if (step == SQLITE_DONE)
+		rc = STORE_NOTFOUND;
+	else if (strcmp((const char *)sqlite3_column_text(s, 0), identity_state_name(IDENTITY_DELETED)) == 0)
+		rc = STORE_CONFLICT;
+	else
+		rc = STORE_OK;
+	q_done(s);
+	if (rc == STORE_OK)
+		rc = q_rc(q_exec(c, STMT_IDENTITY_SET_STATE,
+		    QARGS(QT(identity_state_name(state)), QI(now), QI(id))));
+out:
+	return (tx_end(c, rc));
+}
+
+/** store_identity_delete(st, id, now): in one transaction mark the identity deleted (identifier freed for re-use,
+ * sub kept as a tombstone), wipe the password hash, and delete its sessions, codes, grants (with their refresh
+ * and access tokens, by cascade) and setup tokens.  STORE_NOTFOUND if absent or already deleted. */
+enum store_rc
+store_identity_delete(struct store *st, int64_t id, int64_t now)
+{
+	static const enum stmt_id deps[] = { STMT_SESSIONS_DELETE_IDENTITY, STMT_CODES_DELETE_IDENTITY,
+	    STMT_GRANTS_DELETE_IDENTITY, STMT_SETUP_DELETE_IDENTITY };
+	struct conn *c;
+	enum store_rc rc;
+	size_t i;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	rc = q_rc(q_exec(c, STMT_IDENTITY_DELETE, QARGS(QI(now), QI(id))));
+	for (i = 0; rc == STORE_OK && i < sizeof(deps) / sizeof(deps[0]); i++)
+		if (q_exec(c, deps[i], QARGS(QI(id))) < 0)
+			rc = STORE_ERROR;
+	return (tx_end(c, rc));
+}
+
+/** store_setup_create(st, identity_id, token_hash, expires_at): a one-time password-setup token; any older setup
+ * token of the identity dies in the same transaction.  STORE_NOTFOUND if the identity is absent or deleted. */
+enum store_rc
+store_setup_create(struct store *st, int64_t identity_id, const char *token_hash, int64_t expires_at)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	enum store_rc rc = STORE_ERROR;
+	int step;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if ((s = q_bind(c, STMT_IDENTITY_STATE, QARGS(QI(identity_id)))) == NULL || (step = q_step(c, s)) == -1)
+		goto out;
+	if (step == SQLITE_DONE ||
+	    strcmp((const char *)sqlite3_column_text(s, 0), identity_state_name(IDENTITY_DELETED)) == 0)
+		rc = STORE_NOTFOUND;
+	else
+		rc = STORE_OK;
+	q_done(s);
+	if (rc != STORE_OK)
+		goto out;
+	if (q_exec(c, STMT_SETUP_DELETE_IDENTITY, QARGS(QI(identity_id))) < 0) {
+		rc = STORE_ERROR;
+		goto out;
+	}
+	rc = q_rc(q_exec(c, STMT_SETUP_INSERT, QARGS(QT(token_hash), QI(identity_id), QI(expires_at))));
+out:
+	return (tx_end(c, rc));
+}
+
+/** store_setup_peek(st, token_hash, now, identity_id): the identity of a live, unused setup token;
+ * STORE_NOTFOUND for any other. */
+enum store_rc
+store_setup_peek(struct store *st, const char *token_hash, int64_t now, int64_t *identity_id)
+{
+	struct conn *c;
+	int64_t id;
+	int r;
+
+	if ((c = conn_get(st)) == NULL)
+		return (STORE_ERROR);
+	if ((r = q_int(c, STMT_SETUP_PEEK, QARGS(QT(token_hash), QI(now)), &id)) == -1)
+		return (STORE_ERROR);
+	if (r == 0)
+		return (STORE_NOTFOUND);
+	if (identity_id != NULL)
+		*identity_id = id;
+	return (STORE_OK);
+}
+
+/** store_setup_use(st, token_hash, password_hash, now, identity_id): atomically consume the token, store the
+ * password hash, make the identity active (unless disabled/deleted: STORE_CONFLICT, the token left unused) and
+ * delete the identity's sessions.  STORE_NOTFOUND for unknown or expired tokens, STORE_REPLAY for used ones. */
+enum store_rc
+store_setup_use(struct store *st, const char *token_hash, const char *password_hash, int64_t now,
+    int64_t *identity_id)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	enum store_rc rc = STORE_ERROR;
+	int64_t id = 0, expires_at = 0;
+	bool used = false;
+	int step;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if ((s = q_bind(c, STMT_SETUP_GET, QARGS(QT(token_hash)))) == NULL || (step = q_step(c, s)) == -1)
+		goto out;
+	if (step == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		expires_at = sqlite3_column_int64(s, 1);
+		used = sqlite3_column_type(s, 2) != SQLITE_NULL;
+	}
+	q_done(s);
+	if (step == SQLITE_DONE) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	/* Single use: a used token is a replay even once it has expired too. */
+	if (used) {
+		rc = STORE_REPLAY;
+		goto out;
+	}
+	if (expires_at <= now) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	if ((s = q_bind(c, STMT_IDENTITY_STATE, QARGS(QI(id)))) == NULL || (step = q_step(c, s)) == -1)
+		goto out;
+	rc = STORE_OK;
+	if (step == SQLITE_DONE ||
+	    strcmp((const char *)sqlite3_column_text(s, 0), identity_state_name(IDENTITY_DISABLED)) == 0 ||
+	    strcmp((const char *)sqlite3_column_text(s, 0), identity_state_name(IDENTITY_DELETED)) == 0)
+		rc = STORE_CONFLICT;
+	q_done(s);
+	if (rc != STORE_OK)
+		goto out;
+	/* The conditional UPDATE is the claim; under BEGIN IMMEDIATE it cannot lose, but it is what says so. */
+	if ((rc = q_rc(q_exec(c, STMT_SETUP_USE, QARGS(QI(now), QT(token_hash))))) == STORE_NOTFOUND)
+		rc = STORE_REPLAY;
+	if (rc != STORE_OK)
+		goto out;
+	rc = q_rc(q_exec(c, STMT_IDENTITY_SET_PASSWORD, QARGS(QT(password_hash), QI(now), QI(now), QI(id))));
+	if (rc == STORE_OK && q_exec(c, STMT_SESSIONS_DELETE_IDENTITY, QARGS(QI(id))) < 0)
+		rc = STORE_ERROR;
+out:
+	/* Only STORE_OK has written anything: roll the rest back. */
+	if (rc != STORE_OK && rc != STORE_ERROR) {
+		tx_rollback(c);
+		return (rc);
+	}
+	if ((rc = tx_end(c, rc)) == STORE_OK && identity_id != NULL)
+		*identity_id = id;
+	return (rc);
+}
+
+/* -------------------------------------------------------------------------------------------------- clients */
+
+/** store_client_create(st, c): insert; STORE_CONFLICT if client_id exists. */
+enum store_rc
+store_client_create(struct store *st, const struct client *cl)
+{
+	struct conn *c;
+	char *meta = NULL;
+	enum store_rc rc = STORE_ERROR;
+
+	if ((meta = json_dumps(cl->metadata != NULL ? cl->metadata : json_object(), JSON_COMPACT)) == NULL) {
+		log_warnx("store: client metadata: out of memory");
+		return (STORE_ERROR);
+	}
+	if ((c = tx_begin(st)) == NULL)
+		goto out;
+	rc = q_rc(q_exec(c, STMT_CLIENT_INSERT, QARGS(QT(cl->client_id), QT(cl->secret_hash),
+	    QT(cl->reg_token_hash), QT(meta), QT(cl->source), QI(cl->created_at), QI(cl->updated_at),
+	    QI(cl->last_used_at))));
+	rc = tx_end(c, rc);
+out:
+	free(meta);
+	return (rc);
+}
+
+/** store_client_get(st, client_id, out): the client ${client_id}; STORE_NOTFOUND if there is none. */
+enum store_rc
+store_client_get(struct store *st, const char *client_id, struct client **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	struct client *r = NULL;
+	json_error_t jerr;
+	enum store_rc rc = STORE_ERROR;
+	bool oom = false;
+	int step;
+
+	if ((c = conn_get(st)) == NULL || (s = q_bind(c, STMT_CLIENT_GET, QARGS(QT(client_id)))) == NULL)
+		return (STORE_ERROR);
+	if ((step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	if (step == SQLITE_DONE) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("store: calloc");
+		goto out;
+	}
+	r->client_id = col_str(s, 0, &oom);
+	r->secret_hash = col_str(s, 1, &oom);
+	r->reg_token_hash = col_str(s, 2, &oom);
+	r->source = col_str(s, 4, &oom);
+	r->created_at = sqlite3_column_int64(s, 5);
+	r->updated_at = sqlite3_column_int64(s, 6);
+	r->last_used_at = sqlite3_column_int64(s, 7);
+	if (oom) {
+		log_warnx("store: out of memory");
+		goto out;
+	}
+	if ((r->metadata = json_loads((const char *)sqlite3_column_text(s, 3), 0, &jerr)) == NULL) {
+		log_warnx("store: client metadata: %s", jerr.text);
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+	rc = STORE_OK;
+out:
+	q_done(s);
+	client_free(r);
+	return (rc);
+}
+
+/** store_client_update(st, c): replace metadata, secret_hash, reg_token_hash, updated_at; STORE_NOTFOUND if the
+ * client is gone. */
+enum store_rc
+store_client_update(struct store *st, const struct client *cl)
+{
+	struct conn *c;
+	char *meta = NULL;
+	enum store_rc rc = STORE_ERROR;
+
+	if ((meta = json_dumps(cl->metadata != NULL ? cl->metadata : json_object(), JSON_COMPACT)) == NULL) {
+		log_warnx("store: client metadata: out of memory");
+		return (STORE_ERROR);
+	}
+	if ((c = tx_begin(st)) == NULL)
+		goto out;
+	rc = q_rc(q_exec(c, STMT_CLIENT_UPDATE, QARGS(QT(meta), QT(cl->secret_hash), QT(cl->reg_token_hash),
+	    QI(cl->updated_at), QT(cl->client_id))));
+	rc = tx_end(c, rc);
+out:
+	free(meta);
+	return (rc);
+}
+
+/** store_client_delete(st, client_id): delete the client with its codes, grants and tokens (by cascade). */
+enum store_rc
+store_client_delete(struct store *st, const char *client_id)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_CLIENT_DELETE, QARGS(QT(client_id))))));
+}
+
+/** store_client_touch(st, client_id, now): record use, writing at most once per client per
+ * STORE_TOUCH_INTERVAL: the common case is one read and no write lock.  STORE_NOTFOUND for unknown clients. */
+enum store_rc
+store_client_touch(struct store *st, const char *client_id, int64_t now)
+{
+	struct conn *c;
+	int64_t last;
+	int r;
+
+	if ((c = conn_get(st)) == NULL)
+		return (STORE_ERROR);
+	if ((r = q_int(c, STMT_CLIENT_LAST_USED, QARGS(QT(client_id)), &last)) == -1)
+		return (STORE_ERROR);
+	if (r == 0)
+		return (STORE_NOTFOUND);
+	if (last > now - STORE_TOUCH_INTERVAL)
+		return (STORE_OK);
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	/* Conditional: a parallel touch may have written since the read; then this one changes nothing. */
+	if (q_exec(c, STMT_CLIENT_TOUCH, QARGS(QI(now), QT(client_id), QI(STORE_TOUCH_INTERVAL))) < 0)
+		return (tx_end(c, STORE_ERROR));
+	return (tx_end(c, STORE_OK));
+}
+
+/** store_client_count_source(st, source, since, total, recent): live clients registered from ${source}, and how
+ * many of them since ${since}. */
+enum store_rc
+store_client_count_source(struct store *st, const char *source, int64_t since, int64_t *total, int64_t *recent)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+
+	if ((c = conn_get(st)) == NULL ||
+	    (s = q_bind(c, STMT_CLIENT_COUNT_SOURCE, QARGS(QI(since), QT(source)))) == NULL)
+		return (STORE_ERROR);
+	if (q_step(c, s) != SQLITE_ROW) {
+		/* An aggregate always has a row: SQLITE_DONE would be a bug; -1 is logged and done. */
+		q_done(s);
+		return (STORE_ERROR);
+	}
+	if (total != NULL)
+		*total = sqlite3_column_int64(s, 0);
+	if (recent != NULL)
+		*recent = sqlite3_column_int64(s, 1);
+	q_done(s);
+	return (STORE_OK);
+}
+
+/* -------------------------------------------------------------------------------------------------- sessions */
+
+/** store_session_create(st, s): insert ${s}; STORE_CONFLICT if its id_hash exists, STORE_NOTFOUND if its
+ * identity does not. */
+enum store_rc
+store_session_create(struct store *st, const struct session *se)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_SESSION_INSERT, QARGS(QT(se->id_hash), QI(se->identity_id),
+	    QI(se->auth_time), QT(se->amr), QI(se->created_at), QI(se->expires_at))))));
+}
+
+/** store_session_get(st, id_hash, now, out): a live session of an active identity. */
+enum store_rc
+store_session_get(struct store *st, const char *id_hash, int64_t now, struct session **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	struct session *r = NULL;
+	enum store_rc rc = STORE_ERROR;
+	bool oom = false;
+	int step;
+
+	if ((c = conn_get(st)) == NULL || (s = q_bind(c, STMT_SESSION_GET, QARGS(QT(id_hash), QI(now)))) == NULL)
+		return (STORE_ERROR);
+	if ((step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	if (step == SQLITE_DONE) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("store: calloc");
+		goto out;
+	}
+	r->id_hash = col_str(s, 0, &oom);
+	r->identity_id = sqlite3_column_int64(s, 1);
+	r->auth_time = sqlite3_column_int64(s, 2);
+	r->amr = col_str(s, 3, &oom);
+	r->created_at = sqlite3_column_int64(s, 4);
+	r->expires_at = sqlite3_column_int64(s, 5);
+	if (oom) {
+		log_warnx("store: out of memory");
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+	rc = STORE_OK;
+out:
+	q_done(s);
+	session_free(r);
+	return (rc);
+}
+
+/** store_session_delete(st, id_hash): delete the session; STORE_NOTFOUND if there is none. */
+enum store_rc
+store_session_delete(struct store *st, const char *id_hash)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_SESSION_DELETE, QARGS(QT(id_hash))))));
+}
+
+/* ------------------------------------------------------------------------------------------ codes and grants */
+
+/** store_code_create(st, c): insert the code ${c} (its grant_id is ignored); STORE_CONFLICT if its hash exists,
+ * STORE_NOTFOUND if its client or identity does not. */
+enum store_rc
+store_code_create(struct store *st, const struct authz_code *ac)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_CODE_INSERT, QARGS(QT(ac->code_hash), QT(ac->client_id),
+	    QI(ac->identity_id), QT(ac->redirect_uri), QT(ac->scope), QT(ac->nonce), QT(ac->code_challenge),
+	    QT(ac->claims), QT(ac->amr), QI(ac->auth_time), QI(ac->expires_at))))));
+}
+
+/* tokens_insert(c, grant_id, toks): store the refresh token (if any) and access-token record of ${toks} for
+ * ${grant_id}. */
+static enum store_rc
+tokens_insert(struct conn *c, const char *grant_id, const struct grant_tokens *toks)
+{
+	enum store_rc rc = STORE_OK;
+
+	if (toks->refresh_hash != NULL)
+		rc = q_rc(q_exec(c, STMT_REFRESH_INSERT,
+		    QARGS(QT(toks->refresh_hash), QT(grant_id), QI(toks->refresh_expires_at))));
+	if (rc == STORE_OK)
+		rc = q_rc(q_exec(c, STMT_ACCESS_INSERT,
+		    QARGS(QT(toks->access_jti), QT(grant_id), QI(toks->access_expires_at))));
+	/* A clash of fresh random values is not the caller's business: it is an internal error. */
+	if (rc != STORE_OK && rc != STORE_ERROR) {
+		log_warnx("store: new token of grant clashes with a stored one");
+		rc = STORE_ERROR;
+	}
+	return (rc);
+}
+
+/** store_code_redeem(st, code_hash, client_id, now, toks, out): RFC 6749 §4.1.2 single use, atomically: if the
+ * code is live, unused, belongs to ${client_id} and its identity is active, mark it used, create the grant
+ * ${toks->grant_id} with its refresh token and access-token record, commit, and return STORE_OK with the code in
+ * *out.  A code used before returns STORE_REPLAY and revokes, in the same transaction, the grant issued from it.
+ * Anything else: STORE_NOTFOUND, nothing changed.  Parallel callers: exactly one STORE_OK. */
+enum store_rc
+store_code_redeem(struct store *st, const char *code_hash, const char *client_id, int64_t now,
+    const struct grant_tokens *toks, struct authz_code **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	struct authz_code *r = NULL;
+	enum store_rc rc = STORE_ERROR;
+	bool used, oom = false, active;
+	int step;
+
+	if (toks == NULL || toks->grant_id == NULL) {
+		log_warnx("store: code redeem without a grant id");
+		return (STORE_ERROR);
+	}
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if ((s = q_bind(c, STMT_CODE_GET, QARGS(QT(code_hash)))) == NULL || (step = q_step(c, s)) == -1) {
+		s = NULL;
+		goto out;
+	}
+	/* RFC 6749 §4.1.3: a code is bound to the client it was issued to; another client learns nothing. */
+	if (step == SQLITE_DONE || client_id == NULL ||
+	    strcmp((const char *)sqlite3_column_text(s, 1), client_id) != 0) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	used = sqlite3_column_type(s, 11) != SQLITE_NULL;
+	active = strcmp((const char *)sqlite3_column_text(s, 12), identity_state_name(IDENTITY_ACTIVE)) == 0;
+	/* RFC 6749 §4.1.2: a second use revokes what the first one issued (SECURITY.md 4), even after expiry. */
+	if (used) {
+		q_done(s);
+		s = NULL;
+		rc = q_exec(c, STMT_GRANT_REVOKE_CODE, QARGS(QT(code_hash))) < 0 ? STORE_ERROR : STORE_REPLAY;
+		goto out;
+	}
+	if (sqlite3_column_int64(s, 10) <= now || !active) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("store: calloc");
+		goto out;
+	}
+	r->code_hash = col_str(s, 0, &oom);
+	r->client_id = col_str(s, 1, &oom);
+	r->identity_id = sqlite3_column_int64(s, 2);
+	r->redirect_uri = col_str(s, 3, &oom);
+	r->scope = col_str(s, 4, &oom);
+	r->nonce = col_str(s, 5, &oom);
+	r->code_challenge = col_str(s, 6, &oom);
+	r->claims = col_str(s, 7, &oom);
+	r->amr = col_str(s, 8, &oom);
+	r->auth_time = sqlite3_column_int64(s, 9);
+	r->expires_at = sqlite3_column_int64(s, 10);
+	if ((r->grant_id = xstrdup(toks->grant_id)) == NULL)
+		oom = true;
+	q_done(s);
+	s = NULL;
+	if (oom) {
+		log_warnx("store: out of memory");
+		goto out;
+	}
+	/* The claim: exactly one transaction changes used_at from NULL. */
+	if ((rc = q_rc(q_exec(c, STMT_CODE_CLAIM, QARGS(QI(now), QT(code_hash))))) != STORE_OK) {
+		if (rc == STORE_NOTFOUND)
+			rc = STORE_REPLAY;
+		goto out;
+	}
+	rc = q_rc(q_exec(c, STMT_GRANT_INSERT, QARGS(QT(toks->grant_id), QT(code_hash), QT(r->client_id),
+	    QI(r->identity_id), QT(r->scope), QT(r->claims), QT(r->amr), QI(r->auth_time), QI(now))));
+	if (rc == STORE_CONFLICT || rc == STORE_NOTFOUND) {
+		log_warnx("store: new grant clashes with a stored one");
+		rc = STORE_ERROR;
+	}
+	if (rc == STORE_OK)
+		rc = tokens_insert(c, toks->grant_id, toks);
+out:
+	q_done(s);
+	if ((rc = tx_end(c, rc)) == STORE_OK && out != NULL) {
+		*out = r;
+		r = NULL;
+	}
+	authz_code_free(r);
+	return (rc);
+}
+
+/* grant_read(c, s, out): the grant in the current row of ${s} (GRANT_COLS). */
+static enum store_rc
+grant_read(sqlite3_stmt *s, struct grant **out)
+{
+	struct grant *g;
+	bool oom = false;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		log_warn("store: calloc");
+		return (STORE_ERROR);
+	}
+	g->grant_id = col_str(s, 0, &oom);
+	g->client_id = col_str(s, 1, &oom);
+	g->identity_id = sqlite3_column_int64(s, 2);
+	g->scope = col_str(s, 3, &oom);
+	g->claims = col_str(s, 4, &oom);
+	g->amr = col_str(s, 5, &oom);
+	g->auth_time = sqlite3_column_int64(s, 6);
+	g->revoked = sqlite3_column_int64(s, 7) != 0;
+	if (oom) {
+		log_warnx("store: out of memory");
+		grant_free(g);
+		return (STORE_ERROR);
+	}
+	*out = g;
+	return (STORE_OK);
+}
+
+/* grant_get(c, id, args, n, out): the grant the SELECT ${id} of GRANT_COLS finds; STORE_NOTFOUND if none. */
+static enum store_rc
+grant_get(struct conn *c, enum stmt_id id, const struct qarg *args, size_t n, struct grant **out)
+{
+	sqlite3_stmt *s;
+	enum store_rc rc;
+	int step;
+
+	if ((s = q_bind(c, id, args, n)) == NULL || (step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	rc = step == SQLITE_ROW ? grant_read(s, out) : STORE_NOTFOUND;
+	q_done(s);
+	return (rc);
+}
+
+/** store_refresh_rotate(st, refresh_hash, client_id, now, toks, out): if ${refresh_hash} is the current token
+ * of a live, unrevoked grant of ${client_id} whose identity is active, retire it and store ${toks} (new refresh
+ * token and access record; toks->grant_id is not used) for the same grant, returning the grant.  A retired token:
+ * STORE_REPLAY and the whole grant is revoked (RFC 9700 §4.14.2).  Anything else: STORE_NOTFOUND. */
+enum store_rc
+store_refresh_rotate(struct store *st, const char *refresh_hash, const char *client_id, int64_t now,
+    const struct grant_tokens *toks, struct grant **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	struct grant *g = NULL;
+	char *grant_id = NULL;
+	enum store_rc rc = STORE_ERROR;
+	bool retired, revoked, active, oom = false;
+	int64_t expires_at;
+	int step;
+
+	if (toks == NULL) {
+		log_warnx("store: refresh rotation without tokens");
+		return (STORE_ERROR);
+	}
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if ((s = q_bind(c, STMT_REFRESH_GET, QARGS(QT(refresh_hash)))) == NULL || (step = q_step(c, s)) == -1) {
+		s = NULL;
+		goto out;
+	}
+	/* RFC 6749 §6: the token is bound to the client it was issued to. */
+	if (step == SQLITE_DONE || client_id == NULL ||
+	    strcmp((const char *)sqlite3_column_text(s, 3), client_id) != 0) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	grant_id = col_str(s, 0, &oom);
+	expires_at = sqlite3_column_int64(s, 1);
+	retired = sqlite3_column_type(s, 2) != SQLITE_NULL;
+	revoked = sqlite3_column_int64(s, 4) != 0;
+	active = strcmp((const char *)sqlite3_column_text(s, 5), identity_state_name(IDENTITY_ACTIVE)) == 0;
+	q_done(s);
+	s = NULL;
+	if (oom) {
+		log_warnx("store: out of memory");
+		goto out;
+	}
+	if (revoked) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	/* RFC 9700 §4.14.2: a rotated token used again means it leaked: revoke the whole family. */
+	if (retired) {
+		rc = q_exec(c, STMT_GRANT_REVOKE, QARGS(QT(grant_id))) < 0 ? STORE_ERROR : STORE_REPLAY;
+		goto out;
+	}
+	if (expires_at <= now || !active) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	if ((rc = q_rc(q_exec(c, STMT_REFRESH_RETIRE, QARGS(QI(now), QT(refresh_hash))))) != STORE_OK) {
+		if (rc == STORE_NOTFOUND)
+			rc = STORE_REPLAY;
+		goto out;
+	}
+	if ((rc = tokens_insert(c, grant_id, toks)) != STORE_OK)
+		goto out;
+	if ((rc = grant_get(c, STMT_GRANT_GET, QARGS(QT(grant_id)), &g)) == STORE_NOTFOUND)
+		rc = STORE_ERROR;	/* it was there a moment ago, under the write lock */
+out:
+	q_done(s);
+	free(grant_id);
+	if ((rc = tx_end(c, rc)) == STORE_OK && out != NULL) {
+		*out = g;
+		g = NULL;
+	}
+	grant_free(g);
+	return (rc);
+}
+
+/** store_access_check(st, jti, now, out): the grant of a live, unrevoked access token whose identity is active;
+ * STORE_NOTFOUND otherwise. */
+enum store_rc
+store_access_check(struct store *st, const char *jti, int64_t now, struct grant **out)
+{
+	struct conn *c;
+	struct grant *g = NULL;
+	enum store_rc rc;
+
+	if ((c = conn_get(st)) == NULL)
+		return (STORE_ERROR);
+	if ((rc = grant_get(c, STMT_ACCESS_CHECK, QARGS(QT(jti), QI(now)), &g)) == STORE_OK && out != NULL) {
+		*out = g;
+		g = NULL;
+	}
+	grant_free(g);
+	return (rc);
+}
+
+/** store_revoke_refresh(st, refresh_hash, client_id): RFC 7009 §2.1: revoke the grant the token (current or
+ * rotated) belongs to, if it is ${client_id}'s; STORE_NOTFOUND otherwise (the caller still answers 200). */
+enum store_rc
+store_revoke_refresh(struct store *st, const char *refresh_hash, const char *client_id)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_REVOKE_REFRESH, QARGS(QT(refresh_hash), QT(client_id))))));
+}
+
+/** store_revoke_access(st, jti, client_id): revoke (delete the record of) one access token of ${client_id};
+ * STORE_NOTFOUND if there is no such token of that client. */
+enum store_rc
+store_revoke_access(struct store *st, const char *jti, const char *client_id)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_REVOKE_ACCESS, QARGS(QT(jti), QT(client_id))))));
+}
+
+/* ---------------------------------------------------------------------------------------------- signing keys */
+
+/** store_keys_list(st, now, out, n): every key not yet unpublished (expire_at == 0 or > ${now}), oldest first, as
+ * an array the caller frees with stored_keys_free(*out, *n). */
+enum store_rc
+store_keys_list(struct store *st, int64_t now, struct stored_key ***out, size_t *n)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	struct stored_key **keys = NULL, **nk, *k;
+	size_t len = 0, cap = 0;
+	enum store_rc rc = STORE_ERROR;
+	bool oom = false;
+	int step;
+
+	if ((c = conn_get(st)) == NULL || (s = q_bind(c, STMT_KEY_LIST, QARGS(QI(now)))) == NULL)
+		return (STORE_ERROR);
+	while ((step = q_step(c, s)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			if ((nk = reallocarray(keys, cap, sizeof(*keys))) == NULL) {
+				log_warn("store: reallocarray");
+				goto out;
+			}
+			keys = nk;
+		}
+		if ((k = calloc(1, sizeof(*k))) == NULL) {
+			log_warn("store: calloc");
+			goto out;
+		}
+		keys[len++] = k;
+		k->kid = col_str(s, 0, &oom);
+		k->alg = col_str(s, 1, &oom);
+		k->jwk = col_str(s, 2, &oom);
+		k->created_at = sqlite3_column_int64(s, 3);
+		k->activate_at = sqlite3_column_int64(s, 4);
+		k->retire_at = sqlite3_column_int64(s, 5);
+		k->expire_at = sqlite3_column_int64(s, 6);
+		if (oom) {
+			log_warnx("store: out of memory");
+			goto out;
+		}
+	}
+	if (step == -1) {
+		s = NULL;
+		goto out;
+	}
+	*out = keys;
+	*n = len;
+	keys = NULL;
+	rc = STORE_OK;
+out:
+	q_done(s);
+	stored_keys_free(keys, len);
+	return (rc);
+}
+
+/** store_key_add(st, k, retire_others_at, expire_others_at): insert ${k} and, in the same transaction, set
+ * retire_at/expire_at on every other current key (retire_at == 0) of the same alg (0 leaves them untouched).
+ * STORE_CONFLICT if the kid exists. */
+enum store_rc
+store_key_add(struct store *st, const struct stored_key *k, int64_t retire_others_at, int64_t expire_others_at)
+{
+	struct conn *c;
+	enum store_rc rc = STORE_OK;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	/* Before the insert, so that ${k} itself is not among the "others". */
+	if ((retire_others_at != 0 || expire_others_at != 0) && q_exec(c, STMT_KEY_RETIRE_OTHERS,
+	    QARGS(QI(retire_others_at), QI(expire_others_at), QT(k->alg))) < 0)
+		rc = STORE_ERROR;
+	if (rc == STORE_OK)
+		rc = q_rc(q_exec(c, STMT_KEY_INSERT, QARGS(QT(k->kid), QT(k->alg), QT(k->jwk), QI(k->created_at),
+		    QI(k->activate_at), QI(k->retire_at), QI(k->expire_at))));
+	/* A CONFLICT must not leave the other keys retired. */
+	if (rc != STORE_OK && rc != STORE_ERROR) {
+		tx_rollback(c);
+		return (rc);
+	}
+	return (tx_end(c, rc));
+}
+
+/* ------------------------------------------------------------------------------------------------------ meta */
+
+/* meta_get(c, name, out): the value of ${name} in *out (caller frees). */
+static enum store_rc
+meta_get(struct conn *c, const char *name, char **out)
+{
+	sqlite3_stmt *s;
+	enum store_rc rc = STORE_NOTFOUND;
+	bool oom = false;
+	char *v;
+	int step;
+
+	if ((s = q_bind(c, STMT_META_GET, QARGS(QT(name)))) == NULL || (step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	if (step == SQLITE_ROW) {
+		v = col_str(s, 0, &oom);
+		if (oom || v == NULL) {
+			log_warnx("store: out of memory");
+			rc = STORE_ERROR;
+		} else {
+			*out = v;
+			rc = STORE_OK;
+		}
+	}
+	q_done(s);
+	return (rc);
+}
+
+/** store_meta_get(st, name, out): the value named ${name}; *out is freed by the caller. */
+enum store_rc
+store_meta_get(struct store *st, const char *name, char **out)
+{
+	struct conn *c;
+
+	if ((c = conn_get(st)) == NULL)
+		return (STORE_ERROR);
+	return (meta_get(c, name, out));
+}
+
+/** store_meta_set_if_absent(st, name, value, stored): insert ${value} under ${name} unless the name exists, and
+ * return in *stored (caller frees) the value stored now: ${value} or the older one.  Two processes that race get
+ * the same answer. */
+enum store_rc
+store_meta_set_if_absent(struct store *st, const char *name, const char *value, char **stored)
+{
+	struct conn *c;
+	char *v = NULL;
+	enum store_rc rc = STORE_ERROR;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if (q_exec(c, STMT_META_INSERT, QARGS(QT(name), QT(value))) >= 0 &&
+	    (rc = meta_get(c, name, &v)) == STORE_NOTFOUND) {
+		log_warnx("store: meta value vanished");
+		rc = STORE_ERROR;
+	}
+	if ((rc = tx_end(c, rc)) == STORE_OK) {
+		*stored = v;
+		v = NULL;
+	}
+	str_secure_free(v);
+	return (rc);
+}

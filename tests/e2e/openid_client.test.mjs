@@ -1,0 +1,274 @@
+// openid_client.test.mjs: anchorid against openid-client v6, a certified relying party.  Discovery, dynamic
+// registration of public and confidential clients, the code flow with PKCE S256, state and nonce, the ID token
+// checks openid-client makes (iss, aud, exp, iat, nonce, and with enableNonRepudiationChecks the JWS signature
+// against the JWKS), UserInfo, refresh token rotation, single sign-on at a second client, ES256 ID tokens.
+// The user's part (the login and consent pages) is played by the cookie-jar Browser of lib/browser.mjs.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import * as client from 'openid-client';
+import * as jose from 'jose';
+
+import { startServer } from './lib/server.mjs';
+import { Browser } from './lib/browser.mjs';
+import { login } from './lib/rp.mjs';
+
+const IDENTIFIER = 'alice.example.com';
+const HINT = 'Alice.Example.COM.'; // canonicalises to IDENTIFIER
+const PASSWORD = 'correct horse battery staple';
+const CB = 'https://rp.example/cb'; // never contacted: the walk stops at the redirect
+
+let srv;
+let issuer;
+
+before(async () => {
+	srv = await startServer();
+	issuer = new URL(srv.issuer);
+	await srv.addIdentity(IDENTIFIER, PASSWORD);
+});
+
+after(async () => {
+	await srv?.stop();
+});
+
+/** register(metadata, auth): dynamic registration through openid-client, with signature checks on. */
+function register(metadata, auth) {
+	return client.dynamicClientRegistration(issuer, {
+		redirect_uris: [CB], response_types: ['code'], grant_types: ['authorization_code'], ...metadata,
+	}, auth, { execute: [client.enableNonRepudiationChecks] });
+}
+
+/**
+ * authorize(config, browser, params): build the authorization URL with openid-client, let the user log in, and
+ * return {callback, result} where callback is the URL the authority redirected to.
+ */
+async function authorize(config, browser, params, { password = PASSWORD, identifier = HINT } = {}) {
+	const url = client.buildAuthorizationUrl(config, { redirect_uri: CB, scope: 'openid', ...params });
+	const result = await login(browser, url, { identifier, password, redirectUri: CB });
+	return { callback: result.callback, result };
+}
+
+function assertIdClaims(claims, config, { before: t0 }) {
+	const now = Math.floor(Date.now() / 1000);
+	assert.equal(claims.iss, srv.issuer, 'iss');
+	assert.ok(claims.aud === config.clientMetadata().client_id ||
+		(Array.isArray(claims.aud) && claims.aud.includes(config.clientMetadata().client_id)), 'aud');
+	assert.equal(typeof claims.sub, 'string');
+	assert.ok(claims.sub.length > 0 && claims.sub.length <= 255, 'sub length (OIDC Core §2)');
+	assert.equal(claims['id4me.identifier'], IDENTIFIER, 'id4me.identifier is the canonical identifier');
+	assert.deepEqual(claims.amr, ['pwd'], 'amr');
+	assert.equal(typeof claims.auth_time, 'number', 'auth_time present');
+	assert.ok(claims.auth_time >= t0 - 5 && claims.auth_time <= now + 5, `auth_time ${claims.auth_time} within the test`);
+	assert.ok(claims.exp > now && claims.exp <= now + 3600, 'exp in the near future');
+	assert.ok(Math.abs(claims.iat - now) < 60, 'iat is now');
+}
+
+test('discovery: openid-client accepts the metadata and it advertises what is implemented', async () => {
+	const config = await client.discovery(issuer, 'not-registered');
+	const m = config.serverMetadata();
+	assert.equal(m.issuer, srv.issuer);
+	for (const k of ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'registration_endpoint', 'userinfo_endpoint']) {
+		assert.equal(typeof m[k], 'string', k);
+		assert.ok(m[k].startsWith(srv.issuer + '/'), `${k} lives under the issuer: ${m[k]}`);
+	}
+	assert.ok(m.response_types_supported.includes('code'));
+	assert.ok(m.scopes_supported?.includes('openid'), 'scopes_supported has openid');
+	assert.ok(m.subject_types_supported?.length > 0);
+	assert.ok(m.id_token_signing_alg_values_supported.includes('RS256'), 'RS256 (the PHP RP accepts only RS256)');
+	assert.ok(!m.id_token_signing_alg_values_supported.includes('none'), 'never alg none');
+	assert.deepEqual(m.code_challenge_methods_supported, ['S256'], 'PKCE S256 only, no plain');
+	assert.equal(m.authorization_response_iss_parameter_supported, true, 'RFC 9207');
+	for (const k of Object.keys(m)) {
+		if (/^(id_token|request_object|userinfo)_encryption_/.test(k)) assert.fail(`advertises encryption ${k}: not implemented`);
+	}
+	const jwks = await (await fetch(m.jwks_uri)).json();
+	assert.ok(jwks.keys.length >= 1);
+	for (const k of jwks.keys) {
+		assert.ok(k.kid, 'every JWK has a kid');
+		assert.equal(k.d, undefined, 'no private parts in the JWKS');
+		assert.equal(k.p, undefined);
+	}
+});
+
+test('public client: PKCE S256 + state + nonce, canonical identifier, UserInfo, refresh rotation, stable sub', async (t) => {
+	const t0 = Math.floor(Date.now() / 1000);
+	const config = await register({
+		client_name: 'openid-client public', token_endpoint_auth_method: 'none',
+		grant_types: ['authorization_code', 'refresh_token'],
+	}, client.None());
+	assert.equal(config.clientMetadata().token_endpoint_auth_method, 'none');
+
+	const verifier = client.randomPKCECodeVerifier();
+	const state = client.randomState();
+	const nonce = client.randomNonce();
+	const browser = new Browser();
+	const { callback, result } = await authorize(config, browser, {
+		scope: 'openid offline_access',
+		code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+		state, nonce, login_hint: HINT,
+	});
+	assert.ok(result.sawLogin, 'the first login asks for the password');
+	t.diagnostic(`login form identifier pre-filled with ${JSON.stringify(result.loginPrefill)}`);
+	assert.equal(callback.searchParams.get('iss'), srv.issuer, 'RFC 9207 iss');
+
+	const tokens = await client.authorizationCodeGrant(config, callback, {
+		pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+	});
+	const claims = tokens.claims();
+	assertIdClaims(claims, config, { before: t0 });
+	assert.equal(claims.nonce, nonce);
+	assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+	assert.ok(tokens.expires_in > 0);
+
+	// RFC 9068-style access token, when it is a JWT: signed by the authority and about this user and client.
+	if (tokens.access_token.split('.').length === 3) {
+		const jwks = jose.createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri));
+		const { payload } = await jose.jwtVerify(tokens.access_token, jwks, { issuer: srv.issuer });
+		assert.equal(payload.sub, claims.sub, 'access token sub');
+		assert.equal(payload.client_id, config.clientMetadata().client_id, 'access token client_id');
+		assert.equal(payload['id4me.identifier'], IDENTIFIER);
+	}
+
+	const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+	assert.equal(info.sub, claims.sub);
+	assert.equal(info['id4me.identifier'], IDENTIFIER, 'UserInfo names the identifier');
+
+	// The code is single use (RFC 6749 §4.1.2).
+	await assert.rejects(client.authorizationCodeGrant(config, callback, {
+		pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
+	}), (e) => e.error === 'invalid_grant', 'a replayed code is invalid_grant');
+
+	if (!tokens.refresh_token) {
+		t.diagnostic('no refresh_token for scope offline_access: refresh rotation not exercised');
+	} else {
+		const r1 = await client.refreshTokenGrant(config, tokens.refresh_token);
+		assert.ok(r1.access_token);
+		assert.ok(r1.refresh_token, 'a refresh returns a new refresh token');
+		assert.notEqual(r1.refresh_token, tokens.refresh_token, 'refresh tokens rotate');
+		if (r1.id_token) assert.equal(r1.claims().sub, claims.sub);
+		const info2 = await client.fetchUserInfo(config, r1.access_token, claims.sub);
+		assert.equal(info2.sub, claims.sub);
+		// Reuse of the rotated token fails and revokes the family (RFC 9700 §4.14.2).
+		await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token),
+			(e) => e.error === 'invalid_grant', 'reused refresh token is invalid_grant');
+		await assert.rejects(client.refreshTokenGrant(config, r1.refresh_token),
+			(e) => e.error === 'invalid_grant', 'the family is revoked after a reuse');
+	}
+
+	// A second, independent login (new browser, so the password again): same sub.
+	const verifier2 = client.randomPKCECodeVerifier();
+	const state2 = client.randomState();
+	const second = await authorize(config, new Browser(), {
+		code_challenge: await client.calculatePKCECodeChallenge(verifier2), code_challenge_method: 'S256',
+		state: state2, login_hint: IDENTIFIER,
+	});
+	assert.ok(second.result.sawLogin);
+	const tokens2 = await client.authorizationCodeGrant(config, second.callback, {
+		pkceCodeVerifier: verifier2, expectedState: state2, idTokenExpected: true,
+	});
+	assert.equal(tokens2.claims().sub, claims.sub, 'sub is stable across logins');
+	assert.equal(tokens2.claims()['id4me.identifier'], IDENTIFIER);
+	assert.equal(tokens2.claims().nonce, undefined, 'no nonce in the ID token when none was sent');
+});
+
+test('confidential client_secret_basic without PKCE or nonce (as ID4me RP libraries), then SSO at a second client', async (t) => {
+	const t0 = Math.floor(Date.now() / 1000);
+	const configA = await register({
+		client_name: 'openid-client confidential A', token_endpoint_auth_method: 'client_secret_basic',
+	}, client.ClientSecretBasic());
+	const meta = configA.clientMetadata();
+	assert.equal(typeof meta.client_secret, 'string', 'client_secret issued');
+	assert.ok(meta.client_secret.length >= 22, 'client_secret has >= 128 bits');
+	assert.equal(meta.client_secret_expires_at, 0, 'client_secret_expires_at present, 0 = never');
+
+	// prompt=none without a session: login_required back at the RP, with state and iss.
+	{
+		const state = client.randomState();
+		const url = client.buildAuthorizationUrl(configA, {
+			redirect_uri: CB, scope: 'openid', state, prompt: 'none', login_hint: IDENTIFIER,
+		});
+		const res = await login(new Browser(), url, { redirectUri: CB });
+		assert.equal(res.params.get('error'), 'login_required', `prompt=none without session: ${res.callback.href}`);
+		assert.equal(res.params.get('state'), state);
+		assert.equal(res.params.get('iss'), srv.issuer);
+		await assert.rejects(client.authorizationCodeGrant(configA, res.callback, { expectedState: state }),
+			(e) => e.error === 'login_required');
+	}
+
+	const browser = new Browser();
+	const stateA = client.randomState();
+	const a = await authorize(configA, browser, { state: stateA, login_hint: HINT });
+	assert.ok(a.result.sawLogin);
+	// No nonce sent: openid-client refuses an ID token that carries one (the Python RP raises too).
+	const tokensA = await client.authorizationCodeGrant(configA, a.callback, { expectedState: stateA, idTokenExpected: true });
+	const claimsA = tokensA.claims();
+	assertIdClaims(claimsA, configA, { before: t0 });
+	assert.equal(claimsA.nonce, undefined);
+
+	// Wrong secret: the token endpoint refuses (invalid_client).
+	{
+		const stateX = client.randomState();
+		const x = await authorize(configA, browser, { state: stateX });
+		const bad = await client.discovery(issuer, meta.client_id, { redirect_uris: [CB] }, client.ClientSecretBasic('wrong-' + meta.client_secret));
+		await assert.rejects(client.authorizationCodeGrant(bad, x.callback, { expectedState: stateX }),
+			(e) => e.error === 'invalid_client' || e.status === 401, 'wrong client secret is invalid_client');
+	}
+
+	// Client B, same browser: the session cookie carries the login; no password asked.
+	const configB = await register({
+		client_name: 'openid-client confidential B', token_endpoint_auth_method: 'client_secret_basic',
+	}, client.ClientSecretBasic());
+	const verifier = client.randomPKCECodeVerifier();
+	const stateB = client.randomState();
+	const nonceB = client.randomNonce();
+	const b = await authorize(configB, browser, {
+		state: stateB, nonce: nonceB,
+		code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+	}, { password: undefined, identifier: undefined });
+	assert.equal(b.result.sawLogin, false, 'single sign-on: no login form at the second client');
+	t.diagnostic(`second client: consent page ${b.result.sawConsent ? 'shown' : 'not shown'}`);
+	const tokensB = await client.authorizationCodeGrant(configB, b.callback, {
+		pkceCodeVerifier: verifier, expectedState: stateB, expectedNonce: nonceB, idTokenExpected: true,
+	});
+	const claimsB = tokensB.claims();
+	assert.equal(claimsB['id4me.identifier'], IDENTIFIER);
+	assert.equal(claimsB.auth_time, claimsA.auth_time, 'auth_time is the time of the one real authentication');
+	if (JSON.stringify(configB.serverMetadata().subject_types_supported) === '["public"]') {
+		assert.equal(claimsB.sub, claimsA.sub, 'public subject: same sub at both clients');
+	}
+	const info = await client.fetchUserInfo(configB, tokensB.access_token, claimsB.sub);
+	assert.equal(info['id4me.identifier'], IDENTIFIER);
+});
+
+test('ES256 ID tokens: a client registering id_token_signed_response_alg ES256 gets (and verifies) ES256', async () => {
+	const t0 = Math.floor(Date.now() / 1000);
+	const discovered = await client.discovery(issuer, 'not-registered');
+	assert.ok(discovered.serverMetadata().id_token_signing_alg_values_supported.includes('ES256'), 'ES256 advertised');
+	const config = await register({
+		client_name: 'openid-client ES256', token_endpoint_auth_method: 'client_secret_basic',
+		id_token_signed_response_alg: 'ES256',
+	}, client.ClientSecretBasic());
+	assert.equal(config.clientMetadata().id_token_signed_response_alg, 'ES256', 'registration echoes the alg');
+	const verifier = client.randomPKCECodeVerifier();
+	const state = client.randomState();
+	const nonce = client.randomNonce();
+	const { callback } = await authorize(config, new Browser(), {
+		state, nonce, login_hint: IDENTIFIER,
+		code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+	});
+	// openid-client rejects an ID token whose alg differs from the registered one, and (non-repudiation checks
+	// on) verifies the signature with the JWKS.
+	const tokens = await client.authorizationCodeGrant(config, callback, {
+		pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+	});
+	const header = jose.decodeProtectedHeader(tokens.id_token);
+	assert.equal(header.alg, 'ES256');
+	assert.ok(header.kid, 'kid set');
+	const jwks = await (await fetch(config.serverMetadata().jwks_uri)).json();
+	const key = jwks.keys.find((k) => k.kid === header.kid);
+	assert.ok(key, 'the signing key is in the JWKS');
+	assert.equal(key.kty, 'EC');
+	assert.equal(key.crv, 'P-256');
+	assertIdClaims(tokens.claims(), config, { before: t0 });
+});
