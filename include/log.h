@@ -22,7 +22,9 @@ int log_level_parse(const char *s, enum log_level *out);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** log_warnx(fmt, ...): warning without errno. */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** log_info(fmt, ...): informational line, shown at level info and above. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** log_debug(fmt, ...): debugging line, shown only at level debug. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** fatal(fmt, ...) / fatalx(fmt, ...): log and exit(1); fatal appends strerror(errno). */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -163,10 +163,11 @@ struct grant_tokens {
 };
 
 /** store_code_redeem(st, code_hash, client_id, now, toks, out): RFC 6749 §4.1.2 single use, atomically: if the
- * code is live, unused and belongs to ${client_id}, mark it used, create the grant ${toks->grant_id} with its
- * refresh token and access-token record, commit, and return STORE_OK with the code in *out.  A code used before
- * returns STORE_REPLAY and revokes, in the same transaction, the grant issued from it (RFC 6749 §4.1.2 SHOULD).
- * Unknown, expired or other client's codes: STORE_NOTFOUND.  Parallel callers: exactly one STORE_OK. */
+ * code is live, unused, belongs to ${client_id} and its identity is active, mark it used, create the grant
+ * ${toks->grant_id} with its refresh token and access-token record, commit, and return STORE_OK with the code in
+ * *out.  A code used before returns STORE_REPLAY and revokes, in the same transaction, the grant issued from it
+ * (RFC 6749 §4.1.2 SHOULD).  Unknown, expired or other client's codes, inactive identity: STORE_NOTFOUND.
+ * Parallel callers: exactly one STORE_OK. */
 enum store_rc store_code_redeem(struct store *st, const char *code_hash, const char *client_id, int64_t now,
     const struct grant_tokens *toks, struct authz_code **out);
 
@@ -184,9 +185,9 @@ struct grant {
 
 void grant_free(struct grant *g);
 /** store_refresh_rotate(st, refresh_hash, client_id, now, toks, out): if ${refresh_hash} is the current token of
- * a live grant of ${client_id}, retire it and store ${toks} (new refresh token and access record) for the same
- * grant, returning the grant.  A retired token: STORE_REPLAY and the whole grant is revoked (RFC 9700 §4.14.2).
- * Unknown/expired/other client: STORE_NOTFOUND. */
+ * a live grant of ${client_id} whose identity is active, retire it and store ${toks} (new refresh token and access
+ * record) for the same grant, returning the grant.  A retired token: STORE_REPLAY and the whole grant is revoked
+ * (RFC 9700 §4.14.2).  Unknown/expired/other client/revoked grant/inactive identity: STORE_NOTFOUND. */
 enum store_rc store_refresh_rotate(struct store *st, const char *refresh_hash, const char *client_id, int64_t now,
     const struct grant_tokens *toks, struct grant **out);
 /** store_grant_revoke(st, grant_id): revoke a grant (its refresh and access tokens die with it). */

@@ -23,20 +23,20 @@
 #include "util.h"
 
 enum conf_type {
-	CONF_STR,	/* char *: a string the struct owns */
-	CONF_BOOL,	/* bool: yes/no, true/false, on/off */
-	CONF_INT,	/* int within [min, max] */
-	CONF_I64,	/* int64_t within [min, max] */
-	CONF_ADDRS,	/* trusted_proxies: IP addresses, repeatable, space-separated lists allowed */
+	CONF_STR, /* char *: a string the struct owns */
+	CONF_BOOL, /* bool: yes/no, true/false, on/off */
+	CONF_INT, /* int within [min, max] */
+	CONF_I64, /* int64_t within [min, max] */
+	CONF_ADDRS, /* trusted_proxies: IP addresses, repeatable, space-separated lists allowed */
 };
 
 struct conf_key {
-	const char *name;	/* the key in the file, exactly the field name */
+	const char *name; /* the key in the file, exactly the field name */
 	enum conf_type type;
-	size_t off;		/* offsetof(struct conf, field) */
-	int64_t min, max;	/* CONF_INT, CONF_I64: the accepted range */
-	int64_t def;		/* CONF_BOOL, CONF_INT, CONF_I64: the default */
-	const char *def_str;	/* CONF_STR: the default (NULL: unset) */
+	size_t off; /* offsetof(struct conf, field) */
+	int64_t min, max; /* CONF_INT, CONF_I64: the accepted range */
+	int64_t def; /* CONF_BOOL, CONF_INT, CONF_I64: the default */
+	const char *def_str; /* CONF_STR: the default (NULL: unset) */
 	/* CONF_STR: optional form check, applied when set and by conf_check: NULL when ${v} is acceptable,
 	 * else what is wrong with it. */
 	const char *(*check)(const char *v);
@@ -48,6 +48,8 @@ static const char *conf_check_log_level(const char *);
 static const char *conf_check_alg(const char *);
 static const char *conf_check_nonempty(const char *);
 
+/* One aligned row per key reads better than what the formatter makes of it. */
+/* clang-format off */
 #define DAY	86400
 #define S(f, d, chk)		{ #f, CONF_STR, offsetof(struct conf, f), 0, 0, 0, d, chk }
 #define B(f, d)			{ #f, CONF_BOOL, offsetof(struct conf, f), 0, 1, d, NULL, NULL }
@@ -107,11 +109,14 @@ static const struct conf_key conf_keys[] = {
 #undef B
 #undef I
 #undef L
+/* clang-format on */
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
+static void conf_err(char *, size_t, const char *, ...) __attribute__((format(printf, 3, 4)));
+
 /* conf_err(err, errlen, fmt, ...): format a message into ${err} if there is room for one. */
-static void __attribute__((format(printf, 3, 4)))
+static void
 conf_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -288,7 +293,7 @@ conf_check_issuer_form(const char *v)
 static int
 conf_parse_bool(const char *v, bool *out)
 {
-	static const char *const yes[] = { "yes", "true", "on" }, *const no[] = { "no", "false", "off" };
+	static const char *const yes[] = {"yes", "true", "on"}, *const no[] = {"no", "false", "off"};
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
@@ -440,8 +445,8 @@ conf_parse_line(char *line, char **key, char **val, const char **msg)
 		goto blank;
 	*key = p;
 	/* Keys are lower-case, but any word is read as one so that "Port = 1" is an unknown key. */
-	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-	    *p == '_' || *p == '-' || *p == '.')
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+	    *p == '-' || *p == '.')
 		p++;
 	if (p == *key) {
 		*msg = "syntax error: expected \"key = value\"";
@@ -536,8 +541,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 			goto out;
 		}
 		if (r == -1) {
-			conf_err(err, errlen, "%s:%d: line too long (at most %d bytes)", path, lineno,
-			    CONF_MAX_LINE);
+			conf_err(err, errlen, "%s:%d: line too long (at most %d bytes)", path, lineno, CONF_MAX_LINE);
 			goto out;
 		}
 		if (r == -2) {
@@ -628,7 +632,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 			}
 			for (j = 0; j < c->n_trusted_proxies; j++)
 				if (c->trusted_proxies[j] == NULL || !conf_is_ip(c->trusted_proxies[j])) {
-					conf_err(err, errlen, "bad value for trusted_proxies: must be IPv4 or IPv6 "
+					conf_err(err, errlen,
+					    "bad value for trusted_proxies: must be IPv4 or IPv6 "
 					    "addresses");
 					return (-1);
 				}
@@ -642,7 +647,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		}
 	} else if (!conf_is_loopback(c->listen) && c->n_trusted_proxies == 0) {
 		/* Passwords and tokens must not cross a network in clear text. */
-		conf_err(err, errlen, "plain HTTP (tls = no) is only allowed when listen is a loopback address "
+		conf_err(err, errlen,
+		    "plain HTTP (tls = no) is only allowed when listen is a loopback address "
 		    "or trusted_proxies is set");
 		return (-1);
 	}
@@ -653,7 +659,8 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		return (-1);
 	}
 	if (!str_has_prefix(c->issuer, "https://") && !conf_is_loopback(c->listen) && c->n_trusted_proxies == 0) {
-		conf_err(err, errlen, "bad value for issuer: http is only allowed on loopback or behind a "
+		conf_err(err, errlen,
+		    "bad value for issuer: http is only allowed on loopback or behind a "
 		    "trusted proxy");
 		return (-1);
 	}

@@ -177,7 +177,7 @@ form_parse(const char *s, size_t len, struct form *f)
 	struct span piece;
 	struct kv *kv;
 	size_t n = 0;
-	int ret = -1;
+	int ret = -1, saved_errno;
 
 	if (f == NULL) {
 		errno = EINVAL;
@@ -225,8 +225,11 @@ form_parse(const char *s, size_t len, struct form *f)
 	}
 	ret = 0;
 out:
-	if (ret == -1)
+	if (ret == -1) {
+		saved_errno = errno;
 		form_release(f);
+		errno = saved_errno;
+	}
 	return (ret);
 }
 
@@ -352,7 +355,7 @@ cookie_parse(const char *header, struct form *f)
 	const char *p;
 	struct kv *kv;
 	size_t n = 0;
-	int ret = -1;
+	int ret = -1, saved_errno;
 
 	if (f == NULL) {
 		errno = EINVAL;
@@ -389,8 +392,11 @@ cookie_parse(const char *header, struct form *f)
 	}
 	ret = 0;
 out:
-	if (ret == -1)
+	if (ret == -1) {
+		saved_errno = errno;
 		form_release(f);
+		errno = saved_errno;
+	}
 	return (ret);
 }
 

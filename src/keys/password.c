@@ -38,7 +38,7 @@ static struct {
 int
 pw_init(const struct conf *conf)
 {
-	if (conf == NULL || conf->argon2_t_cost < ARGON2_MIN_TIME || conf->argon2_parallelism < 1 ||
+	if (conf == NULL || conf->argon2_t_cost < (int)ARGON2_MIN_TIME || conf->argon2_parallelism < 1 ||
 	    conf->argon2_parallelism > 64 || conf->argon2_m_cost < 8 * conf->argon2_parallelism ||
 	    conf->argon2_m_cost > 4 * 1024 * 1024 || conf->argon2_max_concurrent < 1) {
 		log_warnx("pw_init: argon2 parameters out of range");

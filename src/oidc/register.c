@@ -774,7 +774,7 @@ out:
 }
 
 /* reg_rotate(app, resp, c, now, secret): RFC 7592 §2.1/§2.2: issue a fresh client_secret and store ${c} with it.
- * -1 with 500 written on failure. */
+ * -1 with the error written on failure (401 when the client was deleted meanwhile, else 500). */
 static int
 reg_rotate(struct app *app, struct response *resp, struct client *c, int64_t now, char **secret)
 {
@@ -783,13 +783,19 @@ reg_rotate(struct app *app, struct response *resp, struct client *c, int64_t now
 		return (-1);
 	}
 	c->updated_at = now;
-	if (store_client_update(app->st, c) != STORE_OK) {
-		str_secure_free(*secret);
-		*secret = NULL;
+	switch (store_client_update(app->st, c)) {
+	case STORE_OK:
+		return (0);
+	case STORE_NOTFOUND:	/* deleted meanwhile */
+		resp_bearer_error(resp, 401, "invalid_token", NULL);
+		break;
+	default:
 		resp_oauth_error(resp, 500, "server_error", NULL);
-		return (-1);
+		break;
 	}
-	return (0);
+	str_secure_free(*secret);
+	*secret = NULL;
+	return (-1);
 }
 
 /* reg_update(app, req, resp, c, now, secret): RFC 7592 §2.2: replace ${c}'s metadata with the validated body.

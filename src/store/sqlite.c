@@ -394,6 +394,15 @@ col_str(sqlite3_stmt *s, int i, bool *oom)
 	return (r);
 }
 
+/* col_is(s, i, v): text column ${i} equals ${v} (false when either is NULL). */
+static bool
+col_is(sqlite3_stmt *s, int i, const char *v)
+{
+	const unsigned char *t;
+
+	return (v != NULL && (t = sqlite3_column_text(s, i)) != NULL && strcmp((const char *)t, v) == 0);
+}
+
 /* ---------------------------------------------------------------------------------------- connections */
 
 static void
@@ -946,7 +955,7 @@ store_identity_set_state(struct store *st, int64_t id, enum identity_state state
 		goto out;
 	if (step == SQLITE_DONE)
 		rc = STORE_NOTFOUND;
-	else if (strcmp((const char *)sqlite3_column_text(s, 0), identity_state_name(IDENTITY_DELETED)) == 0)
+	else if (col_is(s, 0, identity_state_name(IDENTITY_DELETED)))
 		rc = STORE_CONFLICT;
 	else
 		rc = STORE_OK;
@@ -994,7 +1003,7 @@ store_setup_create(struct store *st, int64_t identity_id, const char *token_hash
 	if ((s = q_bind(c, STMT_IDENTITY_STATE, QARGS(QI(identity_id)))) == NULL || (step = q_step(c, s)) == -1)
 		goto out;
 	if (step == SQLITE_DONE ||
-	    strcmp((const char *)sqlite3_column_text(s, 0), identity_state_name(IDENTITY_DELETED)) == 0)
+	    col_is(s, 0, identity_state_name(IDENTITY_DELETED)))
 		rc = STORE_NOTFOUND;
 	else
 		rc = STORE_OK;
@@ -1071,8 +1080,8 @@ store_setup_use(struct store *st, const char *token_hash, const char *password_h
 		goto out;
 	rc = STORE_OK;
 	if (step == SQLITE_DONE ||
-	    strcmp((const char *)sqlite3_column_text(s, 0), identity_state_name(IDENTITY_DISABLED)) == 0 ||
-	    strcmp((const char *)sqlite3_column_text(s, 0), identity_state_name(IDENTITY_DELETED)) == 0)
+	    col_is(s, 0, identity_state_name(IDENTITY_DISABLED)) ||
+	    col_is(s, 0, identity_state_name(IDENTITY_DELETED)))
 		rc = STORE_CONFLICT;
 	q_done(s);
 	if (rc != STORE_OK)
@@ -1106,7 +1115,7 @@ store_client_create(struct store *st, const struct client *cl)
 	char *meta = NULL;
 	enum store_rc rc = STORE_ERROR;
 
-	if ((meta = json_dumps(cl->metadata != NULL ? cl->metadata : json_object(), JSON_COMPACT)) == NULL) {
+	if ((meta = cl->metadata != NULL ? json_dumps(cl->metadata, JSON_COMPACT) : xstrdup("{}")) == NULL) {
 		log_warnx("store: client metadata: out of memory");
 		return (STORE_ERROR);
 	}
@@ -1178,7 +1187,7 @@ store_client_update(struct store *st, const struct client *cl)
 	char *meta = NULL;
 	enum store_rc rc = STORE_ERROR;
 
-	if ((meta = json_dumps(cl->metadata != NULL ? cl->metadata : json_object(), JSON_COMPACT)) == NULL) {
+	if ((meta = cl->metadata != NULL ? json_dumps(cl->metadata, JSON_COMPACT) : xstrdup("{}")) == NULL) {
 		log_warnx("store: client metadata: out of memory");
 		return (STORE_ERROR);
 	}
@@ -1384,13 +1393,12 @@ store_code_redeem(struct store *st, const char *code_hash, const char *client_id
 		goto out;
 	}
 	/* RFC 6749 §4.1.3: a code is bound to the client it was issued to; another client learns nothing. */
-	if (step == SQLITE_DONE || client_id == NULL ||
-	    strcmp((const char *)sqlite3_column_text(s, 1), client_id) != 0) {
+	if (step == SQLITE_DONE || !col_is(s, 1, client_id)) {
 		rc = STORE_NOTFOUND;
 		goto out;
 	}
 	used = sqlite3_column_type(s, 11) != SQLITE_NULL;
-	active = strcmp((const char *)sqlite3_column_text(s, 12), identity_state_name(IDENTITY_ACTIVE)) == 0;
+	active = col_is(s, 12, identity_state_name(IDENTITY_ACTIVE));
 	/* RFC 6749 §4.1.2: a second use revokes what the first one issued (SECURITY.md 4), even after expiry. */
 	if (used) {
 		q_done(s);
@@ -1449,7 +1457,7 @@ out:
 	return (rc);
 }
 
-/* grant_read(c, s, out): the grant in the current row of ${s} (GRANT_COLS). */
+/* grant_read(s, out): the grant in the current row of ${s} (GRANT_COLS). */
 static enum store_rc
 grant_read(sqlite3_stmt *s, struct grant **out)
 {
@@ -1520,8 +1528,7 @@ store_refresh_rotate(struct store *st, const char *refresh_hash, const char *cli
 		goto out;
 	}
 	/* RFC 6749 §6: the token is bound to the client it was issued to. */
-	if (step == SQLITE_DONE || client_id == NULL ||
-	    strcmp((const char *)sqlite3_column_text(s, 3), client_id) != 0) {
+	if (step == SQLITE_DONE || !col_is(s, 3, client_id)) {
 		rc = STORE_NOTFOUND;
 		goto out;
 	}
@@ -1529,7 +1536,7 @@ store_refresh_rotate(struct store *st, const char *refresh_hash, const char *cli
 	expires_at = sqlite3_column_int64(s, 1);
 	retired = sqlite3_column_type(s, 2) != SQLITE_NULL;
 	revoked = sqlite3_column_int64(s, 4) != 0;
-	active = strcmp((const char *)sqlite3_column_text(s, 5), identity_state_name(IDENTITY_ACTIVE)) == 0;
+	active = col_is(s, 5, identity_state_name(IDENTITY_ACTIVE));
 	q_done(s);
 	s = NULL;
 	if (oom) {
@@ -1567,6 +1574,18 @@ out:
 	}
 	grant_free(g);
 	return (rc);
+}
+
+/** store_grant_revoke(st, grant_id): revoke the grant ${grant_id}: its refresh and access tokens stop working
+ * at once (the rows go at the next purge); STORE_NOTFOUND if there is no such grant. */
+enum store_rc
+store_grant_revoke(struct store *st, const char *grant_id)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_GRANT_REVOKE, QARGS(QT(grant_id))))));
 }
 
 /** store_access_check(st, jti, now, out): the grant of a live, unrevoked access token whose identity is active;

@@ -26,40 +26,40 @@
 #include "tmpl.h"
 #include "util.h"
 
-#define TMPL_MAX_FILES 256	/* a www/ directory holds a dozen files; more is a deployment mistake */
-#define TMPL_MAX_DEPTH 16	/* nested sections; the pages use two */
-#define TMPL_MAX_NAME 64	/* a variable or file name */
-#define TMPL_LAYOUT "layout"	/* the frame every page is rendered into */
-#define TMPL_SLOT "content"	/* the layout's one pre-escaped slot */
+#define TMPL_MAX_FILES 256 /* a www/ directory holds a dozen files; more is a deployment mistake */
+#define TMPL_MAX_DEPTH 16 /* nested sections; the pages use two */
+#define TMPL_MAX_NAME 64 /* a variable or file name */
+#define TMPL_LAYOUT "layout" /* the frame every page is rendered into */
+#define TMPL_SLOT "content" /* the layout's one pre-escaped slot */
 
 enum tmpl_node_type {
-	TMPL_TEXT,		/* literal bytes */
-	TMPL_VAR,		/* {{name}}: the escaped value */
-	TMPL_SECTION,		/* {{#name}}: the body when the value is present and non-empty */
-	TMPL_INVERTED,		/* {{^name}}: the body when the value is missing or empty */
-	TMPL_SLOT_CONTENT	/* {{{content}}}: the rendered page (layout.html only) */
+	TMPL_TEXT, /* literal bytes */
+	TMPL_VAR, /* {{name}}: the escaped value */
+	TMPL_SECTION, /* {{#name}}: the body when the value is present and non-empty */
+	TMPL_INVERTED, /* {{^name}}: the body when the value is missing or empty */
+	TMPL_SLOT_CONTENT /* {{{content}}}: the rendered page (layout.html only) */
 };
 
 struct tmpl_node {
 	enum tmpl_node_type type;
-	const char *str;	/* TEXT: the bytes; VAR, SECTION, INVERTED: the name; both point into tmpl_page.src */
-	size_t len;		/* length of ${str} */
-	size_t body;		/* SECTION, INVERTED: how many nodes after this one form the body */
+	const char *str; /* TEXT: the bytes; VAR, SECTION, INVERTED: the name; both point into tmpl_page.src */
+	size_t len; /* length of ${str} */
+	size_t body; /* SECTION, INVERTED: how many nodes after this one form the body */
 };
 
 struct tmpl_page {
-	char *name;		/* file name without ".html", e.g. "login" */
-	char *src;		/* the file's bytes, NUL-terminated; the nodes point into them */
+	char *name; /* file name without ".html", e.g. "login" */
+	char *src; /* the file's bytes, NUL-terminated; the nodes point into them */
 	struct tmpl_node *nodes;
-	size_t n;		/* nodes in use */
-	size_t cap;		/* nodes allocated */
+	size_t n; /* nodes in use */
+	size_t cap; /* nodes allocated */
 };
 
 struct tmpl_file {
-	char *name;		/* file name, e.g. "style.css" */
-	char *data;		/* the bytes (NUL-terminated for convenience) */
+	char *name; /* file name, e.g. "style.css" */
+	char *data; /* the bytes (NUL-terminated for convenience) */
 	size_t len;
-	const char *ctype;	/* static string: the Content-Type */
+	const char *ctype; /* static string: the Content-Type */
 };
 
 struct tmpl_set {
@@ -67,7 +67,7 @@ struct tmpl_set {
 	size_t npages;
 	struct tmpl_file *assets;
 	size_t nassets;
-	const struct tmpl_page *layout;	/* one of ${pages} */
+	const struct tmpl_page *layout; /* one of ${pages} */
 };
 
 /* The asset types served; any other file in the directory is ignored. */
@@ -75,10 +75,11 @@ static const struct {
 	const char *ext;
 	const char *ctype;
 } tmpl_types[] = {
-	{ ".css", "text/css" },
-	{ ".svg", "image/svg+xml" },
-	{ ".png", "image/png" },
-	{ ".ico", "image/x-icon" },
+    {".css", "text/css"},
+    {".svg", "image/svg+xml"},
+    {".js", "text/javascript"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
 };
 
 /* Where a parse error is reported. */
@@ -105,7 +106,7 @@ name_ok(const char *s)
 		return (false);
 	for (i = 0; s[i] != '\0'; i++) {
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
+		        s[i] == '-' || s[i] == '_' || s[i] == '.'))
 			return (false);
 	}
 	return (true);
@@ -238,8 +239,8 @@ static int
 page_parse(struct tmpl_page *p, const struct tmpl_pos *pos, bool layout)
 {
 	struct {
-		size_t node;	/* index of the section node */
-		size_t line;	/* where it was opened */
+		size_t node; /* index of the section node */
+		size_t line; /* where it was opened */
 	} open[TMPL_MAX_DEPTH];
 	const char *s = p->src, *text, *name, *tag, *text_end, *next;
 	const struct tmpl_node *o;
@@ -270,7 +271,8 @@ page_parse(struct tmpl_page *p, const struct tmpl_pos *pos, bool layout)
 		    (sigil == '{' && s[2] != '}')) {
 			taglen = strcspn(tag, "\n");
 			log_warnx("%s/%s:%zu: bad tag \"%.*s\": only {{name}}, {{#name}}, {{^name}} and {{/name}} "
-			    "are allowed", pos->dir, pos->file, line, (int)(taglen > 40 ? 40 : taglen), tag);
+			          "are allowed",
+			    pos->dir, pos->file, line, (int)(taglen > 40 ? 40 : taglen), tag);
 			return (-1);
 		}
 		next = s + (sigil == '{' ? 3 : 2);
@@ -290,7 +292,8 @@ page_parse(struct tmpl_page *p, const struct tmpl_pos *pos, bool layout)
 			/* tmpl.h: there is no raw output except the layout's slot for the rendered page. */
 			if (!layout || namelen != strlen(TMPL_SLOT) || memcmp(name, TMPL_SLOT, namelen) != 0) {
 				log_warnx("%s/%s:%zu: raw output {{{%.*s}}} is not allowed (only {{{" TMPL_SLOT
-				    "}}} in " TMPL_LAYOUT ".html)", pos->dir, pos->file, line, (int)namelen, name);
+				          "}}} in " TMPL_LAYOUT ".html)",
+				    pos->dir, pos->file, line, (int)namelen, name);
 				return (-1);
 			}
 			if (page_add_node(p, TMPL_SLOT_CONTENT, name, namelen) == -1)
@@ -369,7 +372,7 @@ static int
 set_add_page(struct tmpl_set *t, int dfd, const char *dir, const char *name)
 {
 	struct tmpl_page *pages, *p;
-	struct tmpl_pos pos = { dir, name };
+	struct tmpl_pos pos = {dir, name};
 	size_t len;
 
 	if ((pages = realloc(t->pages, (t->npages + 1) * sizeof(*pages))) == NULL) {
@@ -379,7 +382,7 @@ set_add_page(struct tmpl_set *t, int dfd, const char *dir, const char *name)
 	t->pages = pages;
 	p = &t->pages[t->npages];
 	memset(p, 0, sizeof(*p));
-	t->npages++;	/* from here on tmpl_free releases it */
+	t->npages++; /* from here on tmpl_free releases it */
 	if ((p->name = xstrndup(name, strlen(name) - strlen(".html"))) == NULL) {
 		log_warn("tmpl");
 		return (-1);
@@ -529,8 +532,8 @@ var_lookup(const struct tmpl_node *node, const struct tmpl_var *vars, size_t n)
 
 /* Render ${p} into ${b}; ${content} fills {{{content}}}.  -1 when ${b} overflows its limit. */
 static int
-page_run(const struct tmpl_page *p, const struct tmpl_var *vars, size_t n, const char *content, size_t clen,
-    struct buf *b)
+page_run(
+    const struct tmpl_page *p, const struct tmpl_var *vars, size_t n, const char *content, size_t clen, struct buf *b)
 {
 	const struct tmpl_node *node;
 	const char *v;

@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-#define BUF_MIN_CAP 64	/* first allocation: most strings we build are short */
+#define BUF_MIN_CAP 64 /* first allocation: most strings we build are short */
 
 static size_t
 buf_limit(const struct buf *b)
@@ -44,7 +44,7 @@ buf_reserve(struct buf *b, size_t n)
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
 	if (ncap > need && ncap - 1 > limit)
-		ncap = limit + 1;	/* need - 1 <= limit, so this still fits */
+		ncap = limit + 1; /* need - 1 <= limit, so this still fits */
 	if ((p = malloc(ncap)) == NULL) {
 		b->err = true;
 		return (-1);

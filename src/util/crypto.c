@@ -149,8 +149,7 @@ b64url_encode(const void *p, size_t n)
  * string has exactly one accepted encoding.
  */
 static int
-b64_decode_alpha(const char *s, size_t slen, const char *alpha, bool pad_required, unsigned char **out,
-    size_t *outlen)
+b64_decode_alpha(const char *s, size_t slen, const char *alpha, bool pad_required, unsigned char **out, size_t *outlen)
 {
 	unsigned char *buf = NULL;
 	size_t i, n, npad = 0, rem, o = 0;

@@ -19,10 +19,10 @@
 
 #include "log.h"
 
-#define LOG_MAX_LINE 2048	/* longer messages are truncated: a log line is for a human */
+#define LOG_MAX_LINE 2048 /* longer messages are truncated: a log line is for a human */
 
 static atomic_int log_level = LOG_LVL_INFO;
-static FILE *log_access_fp;	/* NULL: stderr */
+static FILE *log_access_fp; /* NULL: stderr */
 static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
 
 /** log_init(level, access_path): set the level; open ${access_path} for appending as the access log (NULL or
@@ -69,10 +69,10 @@ log_level_parse(const char *s, enum log_level *out)
 		const char *name;
 		enum log_level level;
 	} levels[] = {
-		{ "error", LOG_LVL_ERROR },
-		{ "warn", LOG_LVL_WARN },
-		{ "info", LOG_LVL_INFO },
-		{ "debug", LOG_LVL_DEBUG },
+	    {"error", LOG_LVL_ERROR},
+	    {"warn", LOG_LVL_WARN},
+	    {"info", LOG_LVL_INFO},
+	    {"debug", LOG_LVL_DEBUG},
 	};
 	size_t i;
 
@@ -124,8 +124,7 @@ log_vwrite(enum log_level level, const char *label, int err, const char *fmt, va
 	now = time(NULL);
 	if (gmtime_r(&now, &tm) == NULL || strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		(void)snprintf(ts, sizeof(ts), "-");
-	if ((off = snprintf(line, sizeof(line), "%s anchorid: %s", ts, label)) < 0 ||
-	    (size_t)off >= sizeof(line))
+	if ((off = snprintf(line, sizeof(line), "%s anchorid: %s", ts, label)) < 0 || (size_t)off >= sizeof(line))
 		return;
 	(void)vsnprintf(line + off, sizeof(line) - (size_t)off, fmt, ap);
 	log_sanitize(line + off);

@@ -124,8 +124,8 @@ str_secure_free(char *s)
 static bool
 str_unreserved(unsigned char c)
 {
-	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '-' || c == '.' || c == '_' || c == '~');
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+	    c == '_' || c == '~');
 }
 
 /** url_encode(s): percent-encode every byte of ${s} but the unreserved characters (RFC 3986 §2.3), with

@@ -6,6 +6,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import { startServer, freePort } from './lib/server.mjs';
 import { startApache } from './lib/apache.mjs';
@@ -41,12 +44,17 @@ test('Apache mod_auth_openidc logs a user in with a code flow and sees id4me.ide
 		client_name: 'Apache mod_auth_openidc', redirect_uris: [redirectUri],
 		token_endpoint_auth_method: 'client_secret_basic',
 	});
+	// Apache's children run as www-data when the test runs as root: give them a readable copy of the CA.
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchorid-apache-'));
+	const caCopy = path.join(dir, 'dev-ca.pem');
+	fs.writeFileSync(caCopy, srv.caPem, { mode: 0o644 });
 	apache = await startApache({
 		port,
+		dir,
 		oidc: {
 			OIDCProviderMetadataURL: `${srv.issuer}/.well-known/openid-configuration`,
 			OIDCSSLValidateServer: 'On',
-			OIDCCABundlePath: srv.ca,
+			OIDCCABundlePath: caCopy,
 			OIDCClientID: rp.client_id,
 			OIDCClientSecret: rp.client_secret,
 			OIDCProviderTokenEndpointAuth: 'client_secret_basic',

@@ -1,8 +1,11 @@
-// browser.mjs: a small cookie-jar HTTP client over Node's fetch, standing in for a browser that has no
-// JavaScript.  It keeps cookies per host (RFC 6265 §5.3, simplified: host-only unless Domain is given; Secure
-// cookies only over https; Path prefix match; Max-Age/Expires honoured), never follows redirects by itself
-// (redirect: 'manual'), and parses the plain HTML forms of the authority so that tests can submit them the way
+// browser.mjs: a small cookie-jar HTTP client standing in for a browser that has no JavaScript.  It keeps
+// cookies per host (RFC 6265 §5.3, simplified: host-only unless Domain is given; Secure cookies only over https;
+// Path prefix match; Max-Age/Expires honoured), never follows redirects by itself, sends the headers of a
+// top-level navigation, and parses the plain HTML forms of the authority so that tests can submit them the way
 // a person would.  TLS trust comes from NODE_EXTRA_CA_CERTS (tests/e2e/run.sh sets it).
+
+import http from 'node:http';
+import https from 'node:https';
 
 export const USER_AGENT = 'anchorid-e2e/1.0 (cookie jar)';
 
@@ -207,6 +210,37 @@ export function pageText(html) {
 // -------------------------------------------------------------------------------------------------- client
 
 /**
+ * rawRequest(url, {method, headers, body, timeoutMs}): one request with node:http or node:https (TLS trust from
+ * NODE_EXTRA_CA_CERTS, as for fetch); resolves {status, headers (a Headers), setCookies, body (text)}.
+ */
+export function rawRequest(url, { method = 'GET', headers = {}, body, timeoutMs = 30000 } = {}) {
+	const u = new URL(url);
+	const mod = u.protocol === 'https:' ? https : http;
+	return new Promise((resolve, reject) => {
+		const req = mod.request(u, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
+			const chunks = [];
+			res.on('data', (d) => chunks.push(d));
+			res.on('error', reject);
+			res.on('end', () => {
+				const hs = new Headers();
+				for (let i = 0; i < res.rawHeaders.length; i += 2) {
+					if (res.rawHeaders[i].toLowerCase() !== 'set-cookie') hs.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+				}
+				resolve({
+					status: res.statusCode,
+					headers: hs,
+					setCookies: res.headers['set-cookie'] ?? [],
+					body: Buffer.concat(chunks).toString('utf8'),
+				});
+			});
+		});
+		req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${u.href}`)));
+		req.on('error', reject);
+		req.end(body);
+	});
+}
+
+/**
  * A browser without JavaScript: new Browser().get(url) -> Page {url, status, headers, body, location, cookies}.
  * Every request and response is recorded in this.history.
  */
@@ -218,19 +252,30 @@ export class Browser {
 		this.history = [];
 	}
 
-	/** request(url, {method, headers, body, referrer}): one HTTP exchange, no redirect following. */
+	/**
+	 * request(url, {method, headers, body, origin}): one HTTP exchange, no redirect following.  Sends what a
+	 * browser sends on a top-level navigation (Accept text/html, Sec-Fetch-Mode navigate, Sec-Fetch-Dest
+	 * document): Node's fetch forces "Sec-Fetch-Mode: cors", which relying parties such as mod_auth_openidc
+	 * rightly treat as an XHR and answer 401, so this uses node:http(s) directly.
+	 */
 	async request(url, { method = 'GET', headers = {}, body, origin } = {}) {
 		const u = new URL(url);
-		const h = new Headers(headers);
-		h.set('user-agent', this.userAgent);
-		if (!h.has('accept')) h.set('accept', 'text/html,application/xhtml+xml,*/*;q=0.8');
+		const h = {
+			'user-agent': this.userAgent,
+			accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
+			'accept-language': 'en',
+			'sec-fetch-mode': 'navigate',
+			'sec-fetch-dest': 'document',
+		};
+		for (const [k, v] of Object.entries(headers)) h[k.toLowerCase()] = v;
 		const cookie = this.jar.header(u);
-		if (cookie) h.set('cookie', cookie);
-		if (origin) h.set('origin', origin);
-		const res = await fetch(u, { method, headers: h, body, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
-		const setCookies = res.headers.getSetCookie();
+		if (cookie) h.cookie = cookie;
+		if (origin) h.origin = origin;
+		if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
+		const res = await rawRequest(u, { method, headers: h, body, timeoutMs: this.timeoutMs });
+		const setCookies = res.setCookies;
 		this.jar.store(u, setCookies);
-		const text = await res.text();
+		const text = res.body;
 		const loc = res.headers.get('location');
 		const page = {
 			url: u,

@@ -1,0 +1,196 @@
+// browser.test.mjs: a person in a real browser (Debian's headless Chromium driven by playwright-core).  The user
+// opens the password-setup link, sets a password, then logs in at a relying party (a tiny Node server on a
+// loopback port) through the authority's pages; the RP redeems the code.  TLS is checked by Chromium: the
+// server's key is pinned with --ignore-certificate-errors-spki-list (Chromium does not read NODE_EXTRA_CA_CERTS),
+// so a wrong certificate still fails.  Screenshots go to build/screenshots/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+import { startServer, freePort, ROOT } from './lib/server.mjs';
+import { discover, register, redeem, verifyIdToken, pkce, random, authorizeUrl } from './lib/rp.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'build/screenshots');
+const IDENTIFIER = 'dave.example.net';
+const PASSWORD = 'a long browser password';
+
+let srv;
+let browser;
+let rp;
+
+/** spkiHash(pem): base64 SHA-256 of the first certificate's SubjectPublicKeyInfo (Chromium's pin format). */
+function spkiHash(pem) {
+	const cert = new crypto.X509Certificate(pem);
+	return crypto.createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+}
+
+/** startRp(): the relying party's redirect target; records every request and shows its query. */
+async function startRp() {
+	const port = await freePort();
+	const hits = [];
+	const server = http.createServer((req, res) => {
+		const u = new URL(req.url, `http://127.0.0.1:${port}`);
+		hits.push(u);
+		const rows = [...u.searchParams].map(([k, v]) =>
+			`<tr><th>${k.replace(/[<&]/g, '')}</th><td id="${k.replace(/\W/g, '')}">${v.replace(/[<&]/g, (c) => `&#${c.charCodeAt(0)};`)}</td></tr>`);
+		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+		res.end(`<!doctype html><title>RP callback</title><h1>Relying party callback</h1><table>${rows.join('')}</table>`);
+	});
+	await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+	return { port, hits, url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** click(page, locator): click and wait for the next document to load. */
+async function click(page, locator) {
+	await Promise.all([page.waitForEvent('load', { timeout: 30000 }), locator.click()]);
+}
+
+function assertPageHeaders(headers, what) {
+	const csp = headers['content-security-policy'] ?? '';
+	assert.match(csp, /frame-ancestors 'none'/, `${what}: CSP frame-ancestors 'none' (got ${csp})`);
+	assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'/, `${what}: CSP allows no inline script`);
+	assert.equal((headers['x-frame-options'] ?? '').toUpperCase(), 'DENY', `${what}: X-Frame-Options`);
+	assert.equal(headers['x-content-type-options'], 'nosniff', `${what}: X-Content-Type-Options`);
+	assert.equal(headers['referrer-policy'], 'no-referrer', `${what}: Referrer-Policy`);
+	assert.match(headers['strict-transport-security'] ?? '', /max-age=\d+/, `${what}: HSTS`);
+}
+
+before(async () => {
+	fs.mkdirSync(SHOTS, { recursive: true });
+	srv = await startServer();
+	rp = await startRp();
+	browser = await chromium.launch({
+		executablePath: CHROMIUM,
+		headless: true,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync',
+			`--ignore-certificate-errors-spki-list=${spkiHash(fs.readFileSync(path.join(srv.certs, 'server.pem'), 'utf8'))}`],
+	});
+});
+
+after(async () => {
+	try {
+		await browser?.close();
+	} finally {
+		try { await rp?.close(); } finally { await srv?.stop(); }
+	}
+});
+
+test('Chromium: set the password from the setup link, then log in at a relying party', async (t) => {
+	const context = await browser.newContext({ ignoreHTTPSErrors: false, viewport: { width: 900, height: 700 } });
+	const problems = [];
+	const page = await context.newPage();
+	page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+	page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+	page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+	page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+	try {
+		// 1. Setup link -> form -> done page.
+		const setupUrl = srv.setupUrl(await srv.cli('identity', 'add', IDENTIFIER));
+		const setupResp = await page.goto(setupUrl.href);
+		assert.equal(setupResp.status(), 200);
+		assertPageHeaders(setupResp.headers(), 'setup page');
+		assert.equal(await page.locator('input[name=password]').getAttribute('type'), 'password');
+		assert.equal(await page.locator('input[name=password2]').getAttribute('type'), 'password');
+		await page.screenshot({ path: path.join(SHOTS, 'setup.png'), fullPage: true });
+		await page.fill('input[name=password]', PASSWORD);
+		await page.fill('input[name=password2]', PASSWORD);
+		await click(page, page.locator('form [type=submit]').first());
+		assert.equal(await page.locator('input[name=password2]').count(), 0, `setup done page: ${await page.innerText('body')}`);
+		await page.screenshot({ path: path.join(SHOTS, 'setup-done.png'), fullPage: true });
+		t.diagnostic(`setup done page: ${(await page.innerText('body')).replace(/\s+/g, ' ').slice(0, 200)}`);
+
+		// The setup link is one-time: a second visit shows no password form.
+		const again = await page.goto(setupUrl.href);
+		assert.ok(again.status() >= 400 || (await page.locator('input[name=password2]').count()) === 0,
+			'a used setup link no longer offers the form');
+		problems.length = 0; // the used link may legitimately answer 4xx
+
+		// 2. A relying party sends the user to the authority.
+		const meta = await discover(srv.issuer);
+		const redirectUri = `${rp.url}/cb`;
+		const client = await register(meta, {
+			client_name: 'Browser test RP', redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_basic',
+		});
+		const p = pkce();
+		const state = random();
+		const nonce = random();
+		const authz = authorizeUrl(meta, {
+			response_type: 'code', client_id: client.client_id, redirect_uri: redirectUri, scope: 'openid',
+			state, nonce, code_challenge: p.challenge, code_challenge_method: 'S256', login_hint: IDENTIFIER,
+		});
+		const loginResp = await page.goto(authz.href);
+		assert.equal(loginResp.status(), 200);
+		assertPageHeaders(loginResp.headers(), 'login page');
+		const idField = page.locator('input[name=identifier]');
+		assert.equal(await idField.inputValue(), IDENTIFIER, 'identifier pre-filled from login_hint');
+		assert.equal(await page.locator('input[name=password]').getAttribute('type'), 'password');
+		await page.screenshot({ path: path.join(SHOTS, 'login.png'), fullPage: true });
+
+		// A wrong password shows the login page again, with a message and without a redirect.
+		await page.fill('input[name=password]', 'not the password at all');
+		await click(page, page.locator('form[action$="/login"] [type=submit]').first());
+		assert.ok(!page.url().startsWith(rp.url), 'a wrong password never reaches the RP');
+		assert.equal(await page.locator('input[name=password]').count(), 1, 'login form shown again');
+		await page.screenshot({ path: path.join(SHOTS, 'login-failed.png'), fullPage: true });
+		problems.length = 0; // a failed login may answer 401/403
+
+		await page.fill('input[name=identifier]', IDENTIFIER);
+		await page.fill('input[name=password]', PASSWORD);
+		await click(page, page.locator('form[action$="/login"] [type=submit]').first());
+		if (!page.url().startsWith(rp.url)) {
+			const allow = page.locator('form[action$="/consent"] [name=decision][value=allow]');
+			assert.equal(await allow.count(), 1, `after login: neither the RP nor a consent page: ${page.url()}\n${await page.innerText('body')}`);
+			await page.screenshot({ path: path.join(SHOTS, 'consent.png'), fullPage: true });
+			await click(page, allow);
+		}
+		assert.ok(page.url().startsWith(`${redirectUri}?`), `landed on ${page.url()}`);
+		await page.screenshot({ path: path.join(SHOTS, 'rp-callback.png'), fullPage: true });
+		const cb = new URL(page.url());
+		assert.equal(cb.searchParams.get('state'), state);
+		assert.equal(cb.searchParams.get('iss'), srv.issuer);
+		assert.equal(await page.locator('#code').innerText(), cb.searchParams.get('code'), 'the RP saw the code');
+
+		// 3. The RP redeems the code.
+		const tokens = await redeem(meta, client, { code: cb.searchParams.get('code'), redirectUri, verifier: p.verifier });
+		const { payload } = await verifyIdToken(meta, tokens.id_token, { audience: client.client_id, nonce });
+		assert.equal(payload['id4me.identifier'], IDENTIFIER);
+		assert.deepEqual(payload.amr, ['pwd']);
+
+		// 4. The authority's cookies are HttpOnly, Secure and SameSite.
+		const cookies = await context.cookies(srv.issuer);
+		assert.ok(cookies.length >= 1, 'the authority set cookies');
+		for (const c of cookies) {
+			assert.ok(c.httpOnly, `cookie ${c.name} HttpOnly`);
+			assert.ok(c.secure, `cookie ${c.name} Secure`);
+			assert.ok(c.sameSite === 'Lax' || c.sameSite === 'Strict', `cookie ${c.name} SameSite (${c.sameSite})`);
+		}
+
+		assert.deepEqual(problems, [], 'no console errors (e.g. CSP violations), failed requests or HTTP errors');
+	} finally {
+		await context.close();
+	}
+});
+
+test('Chromium refuses the authority when the pinned key does not match (TLS is really checked)', async () => {
+	const other = await chromium.launch({
+		executablePath: CHROMIUM,
+		headless: true,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync',
+			`--ignore-certificate-errors-spki-list=${crypto.createHash('sha256').update('not the key').digest('base64')}`],
+	});
+	try {
+		const page = await other.newPage();
+		await assert.rejects(page.goto(`${srv.issuer}/.well-known/openid-configuration`), /ERR_CERT/);
+	} finally {
+		await other.close();
+	}
+});
