@@ -46,7 +46,8 @@ resp_json(struct response *r, int status, json_t *obj)
 		return;
 	}
 	buf_puts(&r->body, s);
-	free(s);
+	/* The text may hold secrets (registration responses, tokens). */
+	str_secure_free(s);
 }
 
 /** resp_text(r, status, ctype, text): a literal body. */

@@ -100,8 +100,9 @@ keyring_snap_get(struct keyring *kr)
 	return (s);
 }
 
-/** keyring_snap_signer(s, alg, now): the key that signs ${alg} at ${now}: the newest (latest activate_at,
- * then latest listed) key of that alg with activate_at <= now and retire_at 0 or > now; NULL for none. */
+/** keyring_snap_signer(s, alg, now): the key that signs ${alg} at ${now}: of the keys of that alg with
+ * activate_at <= now and retire_at 0 or > now, the newest (latest activate_at, then created_at, then listed);
+ * NULL for none. */
 const struct kr_key *
 keyring_snap_signer(const struct kr_snap *s, const char *alg, int64_t now)
 {
@@ -113,7 +114,8 @@ keyring_snap_signer(const struct kr_snap *s, const char *alg, int64_t now)
 		if (strcmp(e->key->alg->alg, alg) != 0 || e->activate_at > now ||
 		    (e->retire_at != 0 && e->retire_at <= now))
 			continue;
-		if (best == NULL || e->activate_at >= best->activate_at)
+		if (best == NULL || e->activate_at > best->activate_at ||
+		    (e->activate_at == best->activate_at && e->created_at >= best->created_at))
 			best = e;
 	}
 	return (best != NULL ? best->key : NULL);

@@ -63,8 +63,9 @@ struct kr_snap {
 struct kr_snap *keyring_snap_get(struct keyring *kr);
 /** keyring_snap_put(s): drop a reference; the last one frees ${s}.  NULL is a no-op. */
 void keyring_snap_put(struct kr_snap *s);
-/** keyring_snap_signer(s, alg, now): the key that signs ${alg} at ${now}: the newest (latest activate_at,
- * then latest listed) key of that alg with activate_at <= now and retire_at 0 or > now; NULL for none. */
+/** keyring_snap_signer(s, alg, now): the key that signs ${alg} at ${now}: of the keys of that alg with
+ * activate_at <= now and retire_at 0 or > now, the newest (latest activate_at, then created_at, then listed);
+ * NULL for none. */
 const struct kr_key *keyring_snap_signer(const struct kr_snap *s, const char *alg, int64_t now);
 /** keyring_snap_find(s, kid): the published key named ${kid}, or NULL. */
 const struct kr_key *keyring_snap_find(const struct kr_snap *s, const char *kid);

@@ -43,7 +43,8 @@ uri_registered(const struct client *c, const char *key, const char *uri)
 	if (c == NULL || uri == NULL)
 		return (false);
 	a = json_object_get(c->metadata, key);
-	json_array_foreach(a, i, e) {
+	for (i = 0; i < json_array_size(a); i++) {
+		e = json_array_get(a, i);
 		if (json_is_string(e) && strcmp(json_string_value(e), uri) == 0)
 			return (true);
 	}
@@ -105,8 +106,7 @@ client_authenticate(struct app *app, const struct request *req, struct response 
 			goto fail;
 		}
 		/* Both methods at once (RFC 6749 §2.3 says MUST NOT): tolerated only when they agree. */
-		if ((p_id != NULL && strcmp(p_id, b_id) != 0) ||
-		    (p_secret != NULL && !ct_streq(p_secret, b_secret))) {
+		if ((p_id != NULL && strcmp(p_id, b_id) != 0) || (p_secret != NULL && !ct_streq(p_secret, b_secret))) {
 			resp_oauth_error(resp, 400, "invalid_request", "conflicting client credentials");
 			goto fail;
 		}
@@ -143,7 +143,7 @@ client_authenticate(struct app *app, const struct request *req, struct response 
 		resp_oauth_error(resp, 401, "invalid_client", NULL);
 		goto fail;
 	}
-	store_client_touch(app->st, c->client_id, time_now());	/* failure logged by the store; not fatal */
+	store_client_touch(app->st, c->client_id, time_now()); /* failure logged by the store; not fatal */
 	goto out;
 fail:
 	client_free(c);

@@ -18,16 +18,16 @@
 
 #include "internal.h"
 
-#define REG_CLIENT_ID_BYTES 16	/* 128-bit client_id: public, but unguessable so ids cannot be enumerated */
-#define REG_MAX_DEPTH 8		/* JSON nesting: our members need 2; ignored members (jwks) may need a few more */
-#define REG_MAX_SCHEME 32	/* URI scheme length; reverse-domain custom schemes stay far below */
-#define REG_MAX_NAME 256	/* client_name bytes: shown on the consent page */
-#define REG_MAX_CONTACTS 10	/* contacts entries */
-#define REG_MAX_CONTACT 256	/* bytes of one contact */
-#define REG_MAX_SCOPE 1024	/* bytes of the registered scope string */
-#define REG_MAX_CLIENT_ID 64	/* longest client_id accepted in a registration_client_uri path */
-#define REG_WINDOW 3600		/* conf->registration_per_hour counts registrations over this many seconds */
-#define REG_RETRY_AFTER "3600"	/* Retry-After of a 429: the window above */
+#define REG_CLIENT_ID_BYTES 16 /* 128-bit client_id: public, but unguessable so ids cannot be enumerated */
+#define REG_MAX_DEPTH 8 /* JSON nesting: our members need 2; ignored members (jwks) may need a few more */
+#define REG_MAX_SCHEME 32 /* URI scheme length; reverse-domain custom schemes stay far below */
+#define REG_MAX_NAME 256 /* client_name bytes: shown on the consent page */
+#define REG_MAX_CONTACTS 10 /* contacts entries */
+#define REG_MAX_CONTACT 256 /* bytes of one contact */
+#define REG_MAX_SCOPE 1024 /* bytes of the registered scope string */
+#define REG_MAX_CLIENT_ID 64 /* longest client_id accepted in a registration_client_uri path */
+#define REG_WINDOW 3600 /* conf->registration_per_hour counts registrations over this many seconds */
+#define REG_RETRY_AFTER "3600" /* Retry-After of a 429: the window above */
 #define REG_SOURCE_MAX (HTTP_MAX_ADDR + 4) /* a source key: an address, or an IPv6 /64 prefix */
 
 /* A placeholder hash compared when the client is unknown, so that unknown and known clients take the same time. */
@@ -37,9 +37,9 @@ static const char reg_dummy_hash[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 
 /* Where client_metadata_validate records why it refused. */
 struct vctx {
-	char *err;		/* error_description buffer */
+	char *err; /* error_description buffer */
 	size_t errlen;
-	const char *code;	/* RFC 7591 §3.2.2 error code, or "server_error" */
+	const char *code; /* RFC 7591 §3.2.2 error code, or "server_error" */
 };
 
 static int vfail(struct vctx *v, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -83,6 +83,15 @@ is_hex(unsigned char c)
 	return (is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
 }
 
+/* scheme_char(c, first): RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). */
+static bool
+scheme_char(unsigned char c, bool first)
+{
+	if (is_alpha(c))
+		return (true);
+	return (!first && (is_digit(c) || c == '+' || c == '-' || c == '.'));
+}
+
 /* uri_chars_ok(s): RFC 3986 §2: only unreserved and reserved characters and well-formed %XX escapes.  Rejects
  * spaces, controls, non-ASCII, '\\', '"', '<', '>', '^', '`', '{', '|', '}': browsers "repair" those in ways
  * that differ from our byte comparison, and they have no place in a Location header. */
@@ -103,8 +112,8 @@ uri_chars_ok(const char *s)
 }
 
 enum uri_use {
-	URI_REDIRECT,	/* redirect_uris, post_logout_redirect_uris: SECURITY.md 1 */
-	URI_INFO,	/* client_uri, logo_uri, policy_uri, tos_uri: shown or linked, never redirected to */
+	URI_REDIRECT, /* redirect_uris, post_logout_redirect_uris: SECURITY.md 1 */
+	URI_INFO, /* client_uri, logo_uri, policy_uri, tos_uri: shown or linked, never redirected to */
 };
 
 /* uri_host_check(v, what, auth, alen, loopback): the authority ${auth} (${alen} bytes) of an http(s) URI: no
@@ -130,7 +139,7 @@ uri_host_check(struct vctx *v, const char *what, const char *auth, size_t alen, 
 				return (vfail(v, NULL, "%s: bad IPv6 literal", what));
 		if (hlen == alen || hlen == 1)
 			return (vfail(v, NULL, "%s: bad IPv6 literal", what));
-		hlen++;	/* the ']' */
+		hlen++; /* the ']' */
 	} else {
 		for (hlen = 0; hlen < alen && auth[hlen] != ':'; hlen++)
 			if (!is_alpha((unsigned char)auth[hlen]) && !is_digit((unsigned char)auth[hlen]) &&
@@ -169,10 +178,9 @@ uri_check(struct vctx *v, const char *what, const char *uri, enum uri_use use, b
 		return (vfail(v, NULL, "%s: must be 1 to %d bytes", what, OIDC_MAX_URI));
 	if (!uri_chars_ok(uri))
 		return (vfail(v, NULL, "%s: characters not allowed in a URI", what));
-	/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), compared case-insensitively. */
+	/* RFC 3986 §3.1: the scheme, compared case-insensitively. */
 	for (n = 0; uri[n] != ':' && uri[n] != '\0'; n++) {
-		if (n >= REG_MAX_SCHEME || !(is_alpha((unsigned char)uri[n]) || (n > 0 &&
-		    (is_digit((unsigned char)uri[n]) || uri[n] == '+' || uri[n] == '-' || uri[n] == '.'))))
+		if (n >= REG_MAX_SCHEME || !scheme_char((unsigned char)uri[n], n == 0))
 			return (vfail(v, NULL, "%s: must be an absolute URI", what));
 	}
 	if (n == 0 || uri[n] != ':')
@@ -297,7 +305,8 @@ uri_list(struct vctx *v, json_t *in, json_t *out, const char *key, bool required
 		return (vfail(v, code, "%s must hold 1 to %d URIs", key, OIDC_MAX_REDIRECT_URIS));
 	if ((a = json_array()) == NULL || json_object_set_new(out, key, a) == -1)
 		return (vnomem(v));
-	json_array_foreach(j, i, e) {
+	for (i = 0; i < json_array_size(j); i++) {
+		e = json_array_get(j, i);
 		snprintf(what, sizeof(what), "%s[%zu]", key, i);
 		if (!json_is_string(e))
 			return (vfail(v, code, "%s must be a string", what));
@@ -325,35 +334,35 @@ grant_and_response_types(struct vctx *v, json_t *in, json_t *out)
 	if (!absent(j)) {
 		if (!json_is_array(j))
 			return (vfail(v, "invalid_client_metadata", "response_types must be an array"));
-		json_array_foreach(j, i, e) {
+		for (i = 0; i < json_array_size(j); i++) {
+			e = json_array_get(j, i);
 			if ((s = json_string_value(e)) == NULL || strcmp(s, "code") != 0)
-				return (vfail(v, "invalid_client_metadata", "only response type \"code\" is supported"));
+				return (vfail(v, "invalid_client_metadata", "response_types may hold only code"));
 		}
 	}
 	if (json_object_set_new(out, "response_types", json_pack("[s]", "code")) == -1)
 		return (vnomem(v));
 
+	/* RFC 7591 §2: absent (or empty) grant_types means authorization_code alone. */
 	j = json_object_get(in, "grant_types");
-	if (absent(j) || (json_is_array(j) && json_array_size(j) == 0))
-		code = true;	/* RFC 7591 §2: default authorization_code */
-	else if (!json_is_array(j))
+	if (!absent(j) && !json_is_array(j))
 		return (vfail(v, "invalid_client_metadata", "grant_types must be an array"));
-	else {
-		json_array_foreach(j, i, e) {
-			if ((s = json_string_value(e)) != NULL && strcmp(s, "authorization_code") == 0)
-				code = true;
-			else if (s != NULL && strcmp(s, "refresh_token") == 0)
-				refresh = true;
-			else
-				return (vfail(v, "invalid_client_metadata",
-				    "grant_types may hold only authorization_code and refresh_token"));
-		}
-		if (!code)
+	for (i = 0; i < json_array_size(j); i++) {
+		e = json_array_get(j, i);
+		if ((s = json_string_value(e)) != NULL && strcmp(s, "authorization_code") == 0)
+			code = true;
+		else if (s != NULL && strcmp(s, "refresh_token") == 0)
+			refresh = true;
+		else
 			return (vfail(v, "invalid_client_metadata",
-			    "grant_types must include authorization_code for response type code"));
+			    "grant_types may hold only authorization_code and refresh_token"));
 	}
-	if (json_object_set_new(out, "grant_types", refresh ? json_pack("[ss]", "authorization_code",
-	    "refresh_token") : json_pack("[s]", "authorization_code")) == -1)
+	if (json_array_size(j) > 0 && !code)
+		return (vfail(v, "invalid_client_metadata",
+		    "grant_types must include authorization_code for response type code"));
+	if (json_object_set_new(out, "grant_types",
+	        refresh ? json_pack("[ss]", "authorization_code", "refresh_token")
+	                : json_pack("[s]", "authorization_code")) == -1)
 		return (vnomem(v));
 	return (0);
 }
@@ -361,8 +370,7 @@ grant_and_response_types(struct vctx *v, json_t *in, json_t *out)
 /* enum_member(v, in, out, key, allowed, dflt): a string member whose value must be one of ${allowed}; ${dflt}
  * (may be NULL: then nothing is stored) when absent. */
 static int
-enum_member(struct vctx *v, json_t *in, json_t *out, const char *key, const char *const *allowed,
-    const char *dflt)
+enum_member(struct vctx *v, json_t *in, json_t *out, const char *key, const char *const *allowed, const char *dflt)
 {
 	const char *s, *val;
 
@@ -381,7 +389,7 @@ enum_member(struct vctx *v, json_t *in, json_t *out, const char *key, const char
 static int
 info_members(struct vctx *v, json_t *in, json_t *out)
 {
-	static const char *const info_uris[] = { "client_uri", "logo_uri", "policy_uri", "tos_uri", NULL };
+	static const char *const info_uris[] = {"client_uri", "logo_uri", "policy_uri", "tos_uri", NULL};
 	const char *const *k;
 	const char *s;
 	json_t *j, *e, *a;
@@ -416,7 +424,8 @@ info_members(struct vctx *v, json_t *in, json_t *out)
 		if (json_array_size(j) > 0) {
 			if ((a = json_array()) == NULL || json_object_set_new(out, "contacts", a) == -1)
 				return (vnomem(v));
-			json_array_foreach(j, i, e) {
+			for (i = 0; i < json_array_size(j); i++) {
+				e = json_array_get(j, i);
 				if ((s = json_string_value(e)) == NULL || s[0] == '\0' || strlen(s) > REG_MAX_CONTACT ||
 				    !text_ok(s))
 					return (vfail(v, "invalid_client_metadata",
@@ -445,11 +454,11 @@ info_members(struct vctx *v, json_t *in, json_t *out)
 json_t *
 client_metadata_validate(json_t *in, char *err, size_t errlen, const char **err_code)
 {
-	static const char *const app_types[] = { "web", "native", NULL };
-	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "none", NULL };
+	static const char *const app_types[] = {"web", "native", NULL};
+	static const char *const auth_methods[] = {"client_secret_basic", "client_secret_post", "none", NULL};
 	/* SECURITY.md 13 / ID4ME.md: only the algorithms we sign with; never "none", never HS*. */
-	static const char *const algs[] = { "RS256", "ES256", NULL };
-	struct vctx v = { err, errlen, "invalid_client_metadata" };
+	static const char *const algs[] = {"RS256", "ES256", NULL};
+	struct vctx v = {err, errlen, "invalid_client_metadata"};
 	json_t *out = NULL;
 	bool native;
 
@@ -542,8 +551,8 @@ reg_parse_body(const struct request *req, struct response *resp)
 		return (NULL);
 	}
 	if ((in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		resp_oauth_error(resp, 400, "invalid_client_metadata",
-		    "metadata must be one JSON object without duplicate members");
+		resp_oauth_error(
+		    resp, 400, "invalid_client_metadata", "metadata must be one JSON object without duplicate members");
 		return (NULL);
 	}
 	if (!json_is_object(in)) {
@@ -692,7 +701,8 @@ h_register(void *ctx, const struct request *req, struct response *resp)
 	    (conf->max_clients_per_source > 0 && total >= conf->max_clients_per_source)) {
 		log_info("register: %s over its registration limit (%lld this hour, %lld live)", source,
 		    (long long)recent, (long long)total);
-		resp_oauth_error(resp, 429, "temporarily_unavailable", "too many client registrations from this "
+		resp_oauth_error(resp, 429, "temporarily_unavailable",
+		    "too many client registrations from this "
 		    "address; retry later");
 		resp_header(resp, "Retry-After", REG_RETRY_AFTER);
 		goto out;
@@ -700,14 +710,13 @@ h_register(void *ctx, const struct request *req, struct response *resp)
 	if ((in = reg_parse_body(req, resp)) == NULL || (c.metadata = reg_validate(in, resp)) == NULL)
 		goto out;
 	if ((c.client_id = rand_token(REG_CLIENT_ID_BYTES)) == NULL ||
-	    (reg_token = rand_token(OIDC_TOKEN_BYTES)) == NULL ||
-	    (c.reg_token_hash = token_hash(reg_token)) == NULL || reg_new_secret(&c, &secret) == -1 ||
-	    (c.source = xstrdup(source)) == NULL) {
+	    (reg_token = rand_token(OIDC_TOKEN_BYTES)) == NULL || (c.reg_token_hash = token_hash(reg_token)) == NULL ||
+	    reg_new_secret(&c, &secret) == -1 || (c.source = xstrdup(source)) == NULL) {
 		log_warnx("register: cannot make client credentials");
 		resp_oauth_error(resp, 500, "server_error", NULL);
 		goto out;
 	}
-	c.created_at = c.updated_at = c.last_used_at = now;	/* the idle clock starts at registration */
+	c.created_at = c.updated_at = c.last_used_at = now; /* the idle clock starts at registration */
 	if (store_client_create(app->st, &c) != STORE_OK) {
 		resp_oauth_error(resp, 500, "server_error", NULL);
 		goto out;
@@ -733,8 +742,8 @@ reg_client_id_ok(const char *s)
 	size_t i;
 
 	for (i = 0; s[i] != '\0'; i++)
-		if (i >= REG_MAX_CLIENT_ID || !(is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) ||
-		    s[i] == '-' || s[i] == '_'))
+		if (i >= REG_MAX_CLIENT_ID ||
+		    !(is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) || s[i] == '-' || s[i] == '_'))
 			return (false);
 	return (i > 0);
 }
@@ -764,8 +773,8 @@ reg_manage_auth(struct app *app, const struct request *req, struct response *res
 	if (token == NULL || c == NULL || !ok) {
 		client_free(c);
 		c = NULL;
-		resp_bearer_error(resp, 401, "invalid_token", token == NULL ? "registration access token required" :
-		    NULL);
+		resp_bearer_error(
+		    resp, 401, "invalid_token", token == NULL ? "registration access token required" : NULL);
 	}
 out:
 	str_secure_free(token);
@@ -786,7 +795,7 @@ reg_rotate(struct app *app, struct response *resp, struct client *c, int64_t now
 	switch (store_client_update(app->st, c)) {
 	case STORE_OK:
 		return (0);
-	case STORE_NOTFOUND:	/* deleted meanwhile */
+	case STORE_NOTFOUND: /* deleted meanwhile */
 		resp_bearer_error(resp, 401, "invalid_token", NULL);
 		break;
 	default:
@@ -803,8 +812,8 @@ reg_rotate(struct app *app, struct response *resp, struct client *c, int64_t now
  * registration_access_token, registration_client_uri, client_secret_expires_at and client_id_issued_at members
  * are ignored, like any member we do not store.  -1 with the error written on refusal. */
 static int
-reg_update(struct app *app, const struct request *req, struct response *resp, struct client *c, int64_t now,
-    char **secret)
+reg_update(
+    struct app *app, const struct request *req, struct response *resp, struct client *c, int64_t now, char **secret)
 {
 	json_t *in = NULL, *meta = NULL, *j;
 	char *hash = NULL;
@@ -821,8 +830,8 @@ reg_update(struct app *app, const struct request *req, struct response *resp, st
 	if (!absent(j)) {
 		if (!json_is_string(j) || c->secret_hash == NULL || (hash = token_hash(json_string_value(j))) == NULL ||
 		    !ct_streq(hash, c->secret_hash)) {
-			resp_oauth_error(resp, 400, "invalid_client_metadata",
-			    "client_secret must be the current secret");
+			resp_oauth_error(
+			    resp, 400, "invalid_client_metadata", "client_secret must be the current secret");
 			goto out;
 		}
 	}
@@ -876,9 +885,9 @@ h_register_manage(void *ctx, const struct request *req, struct response *resp)
 		switch (store_client_delete(app->st, c->client_id)) {
 		case STORE_OK:
 			log_info("register: client %s deleted", c->client_id);
-			resp->status = 204;	/* RFC 7592 §2.3: No Content */
+			resp->status = 204; /* RFC 7592 §2.3: No Content */
 			break;
-		case STORE_NOTFOUND:	/* deleted meanwhile */
+		case STORE_NOTFOUND: /* deleted meanwhile */
 			resp_bearer_error(resp, 401, "invalid_token", NULL);
 			break;
 		default:

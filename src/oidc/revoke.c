@@ -34,7 +34,7 @@ looks_like_jwt(const char *t)
 static int
 revoke_access(struct app *app, const char *token, const char *client_id)
 {
-	static const char *const algs[] = { "RS256", "ES256", NULL };
+	static const char *const algs[] = {"RS256", "ES256", NULL};
 	const char *jti, *cid;
 	json_t *claims;
 	int ret = 0;
@@ -91,7 +91,7 @@ h_revoke(void *ctx, const struct request *req, struct response *resp)
 			goto out;
 		}
 	}
-	resp->status = 200;	/* RFC 7009 §2.2: the content of the body is ignored by the client */
+	resp->status = 200; /* RFC 7009 §2.2: the content of the body is ignored by the client */
 out:
 	free(hash);
 	client_free(c);

@@ -31,21 +31,6 @@ logout_client(struct app *app, const struct request *req)
 	return (c);
 }
 
-static bool
-post_logout_ok(const struct client *c, const char *uri)
-{
-	json_t *list, *v;
-	size_t i;
-
-	if (c == NULL || uri == NULL)
-		return (false);
-	list = json_object_get(c->metadata, "post_logout_redirect_uris");
-	json_array_foreach(list, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), uri) == 0)
-			return (true);
-	return (false);
-}
-
 /** h_logout: GET/POST /logout. */
 void
 h_logout(void *ctx, const struct request *req, struct response *resp)
@@ -57,7 +42,7 @@ h_logout(void *ctx, const struct request *req, struct response *resp)
 	char *csrf = NULL, *hash = NULL;
 	struct buf b;
 
-	if (!post_logout_ok(client, plr))
+	if (client == NULL || plr == NULL || !client_post_logout_ok(client, plr))
 		plr = NULL;
 	if (strcmp(req->method, "POST") != 0 || form_get(&req->form, "csrf") == NULL) {
 		if ((csrf = csrf_token(app, req, resp)) == NULL) {

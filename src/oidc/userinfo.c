@@ -43,8 +43,7 @@ userinfo_token(const struct request *req, struct response *resp, char **out)
 		resp_bearer_error(resp, 401, "invalid_token", "malformed bearer token");
 		return (-1);
 	}
-	if (strcmp(req->method, "POST") == 0 &&
-	    strcmp(req->content_type, "application/x-www-form-urlencoded") == 0) {
+	if (strcmp(req->method, "POST") == 0 && strcmp(req->content_type, "application/x-www-form-urlencoded") == 0) {
 		if (form_count(&req->form, "access_token") > 1) {
 			str_secure_free(bearer);
 			resp_bearer_error(resp, 400, "invalid_request", "access_token repeated");
@@ -105,7 +104,7 @@ h_userinfo(void *ctx, const struct request *req, struct response *resp)
 	switch (store_client_get(app->st, g->client_id, &c)) {
 	case STORE_OK:
 		break;
-	case STORE_NOTFOUND:	/* the client was deleted: its tokens die with it */
+	case STORE_NOTFOUND: /* the client was deleted: its tokens die with it */
 		resp_bearer_error(resp, 401, "invalid_token", NULL);
 		goto out;
 	default:

@@ -31,14 +31,17 @@ function spkiHash(pem) {
 	return crypto.createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 }
 
-/** startRp(): the relying party's redirect target; records every request and shows its query. */
+/** startRp(): the relying party's redirect target; records every request and shows its query or form body. */
 async function startRp() {
 	const port = await freePort();
 	const hits = [];
-	const server = http.createServer((req, res) => {
+	const server = http.createServer(async (req, res) => {
 		const u = new URL(req.url, `http://127.0.0.1:${port}`);
-		hits.push(u);
-		const rows = [...u.searchParams].map(([k, v]) =>
+		let body = '';
+		for await (const d of req) body += d;
+		const params = req.method === 'POST' ? new URLSearchParams(body) : u.searchParams;
+		hits.push({ method: req.method, url: u, params, headers: req.headers });
+		const rows = [...params].map(([k, v]) =>
 			`<tr><th>${k.replace(/[<&]/g, '')}</th><td id="${k.replace(/\W/g, '')}">${v.replace(/[<&]/g, (c) => `&#${c.charCodeAt(0)};`)}</td></tr>`);
 		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
 		res.end(`<!doctype html><title>RP callback</title><h1>Relying party callback</h1><table>${rows.join('')}</table>`);
@@ -100,6 +103,10 @@ test('Chromium: set the password from the setup link, then log in at a relying p
 		assert.equal(await page.locator('input[name=password]').getAttribute('type'), 'password');
 		assert.equal(await page.locator('input[name=password2]').getAttribute('type'), 'password');
 		await page.screenshot({ path: path.join(SHOTS, 'setup.png'), fullPage: true });
+		// The username field for password managers is there but not shown; the only visible fields are the two
+		// password fields.
+		const visible = await page.locator('form input:visible').evaluateAll((els) => els.map((e) => `${e.type}:${e.name}`));
+		assert.deepEqual(visible, ['password:password', 'password:password2'], 'visible inputs of the setup form');
 		await page.fill('input[name=password]', PASSWORD);
 		await page.fill('input[name=password2]', PASSWORD);
 		await click(page, page.locator('form [type=submit]').first());
@@ -192,5 +199,51 @@ test('Chromium refuses the authority when the pinned key does not match (TLS is 
 		await assert.rejects(page.goto(`${srv.issuer}/.well-known/openid-configuration`), /ERR_CERT/);
 	} finally {
 		await other.close();
+	}
+});
+
+test('Chromium: response_mode=form_post posts the code to the RP with the autosubmit script (CSP allows it)', async () => {
+	const identifier = 'erin.example.net';
+	await srv.addIdentity(identifier, PASSWORD);
+	const meta = await discover(srv.issuer);
+	const redirectUri = `${rp.url}/form-post-cb`;
+	const client = await register(meta, {
+		client_name: 'Browser form_post RP', redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_basic',
+	});
+	const context = await browser.newContext();
+	const problems = [];
+	const page = await context.newPage();
+	page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+	page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+	try {
+		const p = pkce();
+		const state = random();
+		await page.goto(authorizeUrl(meta, {
+			response_type: 'code', response_mode: 'form_post', client_id: client.client_id, redirect_uri: redirectUri,
+			scope: 'openid', state, code_challenge: p.challenge, code_challenge_method: 'S256', login_hint: identifier,
+		}).href);
+		await page.fill('input[name=password]', PASSWORD);
+		// The login POST answers with the form_post page, whose script submits it to the RP at once.
+		await Promise.all([
+			page.waitForURL((u) => u.href.startsWith(redirectUri), { timeout: 30000 }),
+			page.locator('form[action$="/login"] [type=submit]').first().click(),
+		]);
+		if (!page.url().startsWith(redirectUri)) {
+			const allow = page.locator('form[action$="/consent"] [name=decision][value=allow]');
+			await Promise.all([page.waitForURL((u) => u.href.startsWith(redirectUri)), allow.click()]);
+		}
+		await page.waitForLoadState('load');
+		const hit = rp.hits.filter((h) => h.url.pathname === '/form-post-cb').at(-1);
+		assert.ok(hit, 'the RP was reached');
+		assert.equal(hit.method, 'POST', 'form_post delivers by POST');
+		assert.equal(hit.params.get('state'), state);
+		assert.equal(hit.params.get('iss'), srv.issuer);
+		assert.equal(new URL(page.url()).search, '', 'nothing in the query');
+		const tokens = await redeem(meta, client, { code: hit.params.get('code'), redirectUri, verifier: p.verifier });
+		const { payload } = await verifyIdToken(meta, tokens.id_token, { audience: client.client_id });
+		assert.equal(payload['id4me.identifier'], identifier);
+		assert.deepEqual(problems, [], 'no CSP violations or errors');
+	} finally {
+		await context.close();
 	}
 });

@@ -7,11 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import * as client from 'openid-client';
+import * as oc from 'openid-client';
 import * as jose from 'jose';
 
 import { startServer } from './lib/server.mjs';
-import { Browser } from './lib/browser.mjs';
+import { Browser, findForm, describe } from './lib/browser.mjs';
 import { login } from './lib/rp.mjs';
 
 const IDENTIFIER = 'alice.example.com';
@@ -31,6 +31,26 @@ before(async () => {
 after(async () => {
 	await srv?.stop();
 });
+
+/**
+ * explained(what, promise): ${promise}, with openid-client's error (status, OAuth error code and description,
+ * which its message leaves out) spelled out in the message when it rejects.
+ */
+async function explained(what, promise) {
+	try {
+		return await promise;
+	} catch (e) {
+		const parts = [e.status, e.error, e.error_description, e.cause && !e.error ? JSON.stringify(e.cause) : undefined];
+		e.message = `${what}: ${e.message} [${parts.filter((x) => x !== undefined).join(' ')}]`;
+		throw e;
+	}
+}
+
+// openid-client with its network calls wrapped by explained(); everything else as it is.
+const ASYNC = ['discovery', 'dynamicClientRegistration', 'authorizationCodeGrant', 'refreshTokenGrant', 'fetchUserInfo',
+	'tokenRevocation'];
+const client = Object.fromEntries(Object.entries(oc).map(([k, v]) =>
+	[k, ASYNC.includes(k) ? (...a) => explained(k, v(...a)) : v]));
 
 /** register(metadata, auth): dynamic registration through openid-client, with signature checks on. */
 function register(metadata, auth) {
@@ -134,11 +154,6 @@ test('public client: PKCE S256 + state + nonce, canonical identifier, UserInfo, 
 	assert.equal(info.sub, claims.sub);
 	assert.equal(info['id4me.identifier'], IDENTIFIER, 'UserInfo names the identifier');
 
-	// The code is single use (RFC 6749 §4.1.2).
-	await assert.rejects(client.authorizationCodeGrant(config, callback, {
-		pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
-	}), (e) => e.error === 'invalid_grant', 'a replayed code is invalid_grant');
-
 	if (!tokens.refresh_token) {
 		t.diagnostic('no refresh_token for scope offline_access: refresh rotation not exercised');
 	} else {
@@ -160,6 +175,7 @@ test('public client: PKCE S256 + state + nonce, canonical identifier, UserInfo, 
 	const verifier2 = client.randomPKCECodeVerifier();
 	const state2 = client.randomState();
 	const second = await authorize(config, new Browser(), {
+		scope: 'openid offline_access',
 		code_challenge: await client.calculatePKCECodeChallenge(verifier2), code_challenge_method: 'S256',
 		state: state2, login_hint: IDENTIFIER,
 	});
@@ -170,6 +186,17 @@ test('public client: PKCE S256 + state + nonce, canonical identifier, UserInfo, 
 	assert.equal(tokens2.claims().sub, claims.sub, 'sub is stable across logins');
 	assert.equal(tokens2.claims()['id4me.identifier'], IDENTIFIER);
 	assert.equal(tokens2.claims().nonce, undefined, 'no nonce in the ID token when none was sent');
+
+	// The code is single use, and a replay revokes what it gave (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+	await assert.rejects(client.authorizationCodeGrant(config, second.callback, {
+		pkceCodeVerifier: verifier2, expectedState: state2,
+	}), (e) => e.error === 'invalid_grant', 'a replayed code is invalid_grant');
+	if (tokens2.refresh_token) {
+		await assert.rejects(client.refreshTokenGrant(config, tokens2.refresh_token),
+			(e) => e.error === 'invalid_grant', 'the refresh token issued from a replayed code is revoked');
+	}
+	await assert.rejects(client.fetchUserInfo(config, tokens2.access_token, claims.sub),
+		(e) => e.status === 401, 'the access token issued from a replayed code is revoked at UserInfo');
 });
 
 test('confidential client_secret_basic without PKCE or nonce (as ID4me RP libraries), then SSO at a second client', async (t) => {
@@ -271,4 +298,115 @@ test('ES256 ID tokens: a client registering id_token_signed_response_alg ES256 g
 	assert.equal(key.kty, 'EC');
 	assert.equal(key.crv, 'P-256');
 	assertIdClaims(tokens.claims(), config, { before: t0 });
+});
+
+test('client_secret_post, response_mode=form_post, signed UserInfo (application/jwt) and token revocation', async () => {
+	const config = await register({
+		client_name: 'openid-client post', token_endpoint_auth_method: 'client_secret_post',
+		grant_types: ['authorization_code', 'refresh_token'], userinfo_signed_response_alg: 'RS256',
+	}, client.ClientSecretPost());
+	assert.equal(config.clientMetadata().token_endpoint_auth_method, 'client_secret_post');
+	assert.ok(config.serverMetadata().response_modes_supported?.includes('form_post'), 'form_post advertised');
+
+	const verifier = client.randomPKCECodeVerifier();
+	const state = client.randomState();
+	const nonce = client.randomNonce();
+	const { result } = await authorize(config, new Browser(), {
+		scope: 'openid offline_access', response_mode: 'form_post', state, nonce, login_hint: IDENTIFIER,
+		code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+	});
+	assert.ok(result.formPost, 'form_post: a page whose form posts the result to the redirect URI');
+	const fp = result.formPost;
+	assert.match(fp.page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+	assert.match(fp.page.headers.get('cache-control') ?? '', /no-store/, 'the form_post page is not cached');
+	assert.doesNotMatch(fp.page.headers.get('content-security-policy') ?? '', /'unsafe-inline'/, 'no inline script');
+	// The RP receives a POST; openid-client reads the response from the Request.
+	const request = new Request(CB, {
+		method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+		body: new URLSearchParams(fp.form.fields).toString(),
+	});
+	const tokens = await client.authorizationCodeGrant(config, request, {
+		pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+	});
+	const claims = tokens.claims();
+	assert.equal(claims['id4me.identifier'], IDENTIFIER);
+
+	// Signed UserInfo: openid-client verifies the JWT (non-repudiation checks on); check the wire format too.
+	const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+	assert.equal(info.sub, claims.sub);
+	const raw = await fetch(config.serverMetadata().userinfo_endpoint, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+	assert.equal(raw.status, 200);
+	assert.match(raw.headers.get('content-type') ?? '', /^application\/jwt/, 'UserInfo as application/jwt');
+	const { payload, protectedHeader } = await jose.jwtVerify(await raw.text(),
+		jose.createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri)), { issuer: srv.issuer, audience: config.clientMetadata().client_id });
+	assert.equal(protectedHeader.alg, 'RS256');
+	assert.equal(payload.sub, claims.sub);
+
+	// RFC 7009: a revoked refresh token no longer refreshes.
+	assert.ok(tokens.refresh_token, 'refresh token for grant_types refresh_token + offline_access');
+	await client.tokenRevocation(config, tokens.refresh_token);
+	await assert.rejects(oc.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant',
+		'revoked refresh token');
+	// Revoking an unknown token is not an error (RFC 7009 §2.2).
+	await client.tokenRevocation(config, 'no-such-token');
+});
+
+test('RP-initiated logout ends the session; prompt=login asks for the password again', async () => {
+	const LOGOUT_CB = 'https://rp.example/logged-out';
+	const config = await register({
+		client_name: 'openid-client logout', token_endpoint_auth_method: 'client_secret_basic',
+		post_logout_redirect_uris: [LOGOUT_CB],
+	}, client.ClientSecretBasic());
+	const browser = new Browser();
+	const s1 = client.randomState();
+	const first = await authorize(config, browser, { state: s1, login_hint: IDENTIFIER });
+	assert.ok(first.result.sawLogin);
+	const t1 = await client.authorizationCodeGrant(config, first.callback, { expectedState: s1, idTokenExpected: true });
+
+	// prompt=login: a session exists, but the user must authenticate again (OIDC Core §3.1.2.1).
+	const s2 = client.randomState();
+	const again = await authorize(config, browser, { state: s2, prompt: 'login' });
+	assert.ok(again.result.sawLogin, 'prompt=login shows the login form despite the session');
+	const t2 = await client.authorizationCodeGrant(config, again.callback, { expectedState: s2, idTokenExpected: true });
+	assert.ok(t2.claims().auth_time >= t1.claims().auth_time);
+	assert.equal(t2.claims().sub, t1.claims().sub);
+
+	// Without prompt the session answers at once.
+	const s3 = client.randomState();
+	const sso = await authorize(config, browser, { state: s3 }, { password: undefined });
+	assert.equal(sso.result.sawLogin, false);
+
+	// Logout: the end-session URL shows a confirmation form (CSRF-protected), then returns to the RP with state.
+	const ls = client.randomState();
+	const endUrl = client.buildEndSessionUrl(config, {
+		id_token_hint: t2.id_token, post_logout_redirect_uri: LOGOUT_CB, state: ls,
+	});
+	const page = await browser.get(endUrl);
+	assert.equal(page.status, 200, describe(page));
+	const form = findForm(page.body, '/logout', page.url.href);
+	assert.ok(form, `logout page has a form: ${describe(page)}`);
+	// A POST without a csrf field is an RP-initiated logout request (OIDC RP-Initiated Logout §2: GET or POST):
+	// it only asks again.  A wrong csrf value is refused.
+	const asked = await browser.post(new URL('/logout', srv.issuer), form.fields.filter(([n]) => n !== 'csrf'), { origin: srv.issuer });
+	assert.equal(asked.status, 200, `logout POST without csrf: ${describe(asked)}`);
+	assert.ok(findForm(asked.body, '/logout', asked.url.href), 'confirmation form again');
+	const forged = await browser.post(new URL('/logout', srv.issuer),
+		form.fields.map(([n, v]) => [n, n === 'csrf' ? 'A'.repeat(v.length || 43) : v]), { origin: srv.issuer });
+	assert.equal(forged.status, 403, `logout with a wrong csrf: ${describe(forged)}`);
+	const still = await authorize(config, browser, { state: client.randomState() }, { password: undefined });
+	assert.equal(still.result.sawLogin, false, 'the refused logouts left the session alone');
+	const done = await browser.submit(page, form, {}, { button: form.buttons[0] });
+	assert.ok(done.status === 302 || done.status === 303, describe(done));
+	assert.equal(`${done.location.origin}${done.location.pathname}`, LOGOUT_CB);
+	assert.equal(done.location.searchParams.get('state'), ls);
+
+	// The session is gone: the next authorization asks for the password, and prompt=none says login_required.
+	const s4 = client.randomState();
+	const none = await login(browser, client.buildAuthorizationUrl(config, {
+		redirect_uri: CB, scope: 'openid', state: s4, prompt: 'none',
+	}), { redirectUri: CB });
+	assert.equal(none.params.get('error'), 'login_required');
+	const s5 = client.randomState();
+	const after = await authorize(config, browser, { state: s5 });
+	assert.ok(after.result.sawLogin, 'after logout the password is asked again');
 });

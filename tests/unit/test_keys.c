@@ -27,6 +27,9 @@ static char tmpdir[] = "/tmp/anchorid-test-keys-XXXXXX";
 static int ndb;
 static struct keyring *g_kr, *g_other;	/* two keyrings on two stores, made in main() */
 
+#define TAG "$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"	/* 32 bytes, unpadded base64 */
+#define SALT_TAG "$c29tZXNhbHRzb21lc2FsdA" TAG		/* 16-byte salt */
+
 /* RFC 7638 §3.1 */
 static const char RFC7638_N[] =
     "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiF"
@@ -165,8 +168,8 @@ test_thumbprint(void)
 	tp = jwk_thumbprint(jwk);
 	CHECK_STR(tp, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
 	/* Member order, whitespace and extra (even private) members do not change it. */
-	snprintf(jwk, sizeof(jwk), "{ \"d\": \"AAAA\", \"e\": \"AQAB\",\n\"use\":\"sig\", \"n\": \"%s\", \"kty\": \"RSA\" }",
-	    RFC7638_N);
+	snprintf(jwk, sizeof(jwk),
+	    "{ \"d\": \"AAAA\", \"e\": \"AQAB\",\n\"use\":\"sig\", \"n\": \"%s\", \"kty\": \"RSA\" }", RFC7638_N);
 	t2 = jwk_thumbprint(jwk);
 	CHECK_STR(t2, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
 	free(t2);
@@ -180,7 +183,8 @@ test_thumbprint(void)
 	free(tp);
 
 	/* RFC 8037 Appendix A.3 (OKP) and an EC P-256 key (RFC 7517 A.1), checked with Python's hashlib. */
-	tp = jwk_thumbprint("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}");
+	tp = jwk_thumbprint(
+	    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}");
 	CHECK_STR(tp, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
 	free(tp);
 	tp = jwk_thumbprint("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4\","
@@ -662,10 +666,11 @@ race_signer(void *arg)
 {
 	struct race *r = arg;
 	json_t *c = claims();
+	unsigned i = 0;
 	char *t;
 
 	while (!atomic_load(&r->stop)) {
-		t = jwt_sign(r->kr, "ES256", NULL, c);
+		t = jwt_sign(r->kr, i++ % 4 == 0 ? "RS256" : "ES256", NULL, c);
 		if (t == NULL || !verifies(r->kr, t, ALGS_BOTH, NULL))
 			atomic_fetch_add(&r->failures, 1);
 		else
@@ -771,12 +776,12 @@ test_passwords(void)
 	CHECK(!pw_needs_rehash(h1));
 	CHECK(pw_needs_rehash(NULL));
 	CHECK(pw_needs_rehash(""));
-	CHECK(pw_needs_rehash("$argon2i$v=19$m=16384,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
-	CHECK(pw_needs_rehash("$argon2id$v=16$m=16384,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
-	CHECK(pw_needs_rehash("$argon2id$v=19$m=016384,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
-	CHECK(pw_needs_rehash("$argon2id$v=19$m=16384,t=1,p=1$c29tZXNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
-	CHECK(!pw_needs_rehash("$argon2id$v=19$m=16384,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
-	CHECK(pw_needs_rehash("$argon2id$v=19$m=16384,t=1,p=99999999999$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	CHECK(pw_needs_rehash("$argon2i$v=19$m=16384,t=1,p=1" SALT_TAG));
+	CHECK(pw_needs_rehash("$argon2id$v=16$m=16384,t=1,p=1" SALT_TAG));
+	CHECK(pw_needs_rehash("$argon2id$v=19$m=016384,t=1,p=1" SALT_TAG));
+	CHECK(pw_needs_rehash("$argon2id$v=19$m=16384,t=1,p=1$c29tZXNhbHQ" TAG));
+	CHECK(!pw_needs_rehash("$argon2id$v=19$m=16384,t=1,p=1" SALT_TAG));
+	CHECK(pw_needs_rehash("$argon2id$v=19$m=16384,t=1,p=99999999999" SALT_TAG));
 	/* Bad configurations are refused. */
 	conf.argon2_max_concurrent = 0;
 	CHECK(pw_init(&conf) == -1);

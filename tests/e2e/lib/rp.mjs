@@ -72,10 +72,13 @@ function sameEndpoint(a, b) {
 
 /**
  * login(browser, url, {identifier, password, redirectUri, consent, fillIdentifier}): walk the user through the
- * authority from ${url} (the authorization request) until the authority redirects to ${redirectUri}: fill and
- * submit the login form when it is shown (the identifier only when the field is empty, or always with
- * fillIdentifier), answer the consent page with ${consent} ('allow' or 'deny').  Returns
- *   {callback: URL, params: URLSearchParams, sawLogin, sawConsent, loginPrefill, pages}.
+ * authority from ${url} (the authorization request) until the authority redirects to ${redirectUri} (or, with
+ * response_mode=form_post, shows the page whose form posts to it): fill and submit the login form when it is
+ * shown (the identifier only when the field is empty, or always with fillIdentifier), answer the consent page
+ * with ${consent} ('allow' or 'deny').  Returns
+ *   {callback: URL, params: URLSearchParams, formPost: {page, form} | undefined, sawLogin, sawConsent,
+ *    loginPrefill, pages}
+ * where params are the redirect's query, or the fields of the form_post form.
  * Throws with the page text when the walk ends anywhere else.
  */
 export async function login(browser, url, opts) {
@@ -93,6 +96,15 @@ export async function login(browser, url, opts) {
 			return { callback: stoppedAt, params: stoppedAt.searchParams, sawLogin, sawConsent, loginPrefill, pages };
 		}
 		if (page.status !== 200) throw new Error(`login walk: unexpected answer: ${describe(page)}`);
+		// OAuth 2.0 Form Post Response Mode: a page whose form posts the result to the redirect URI.
+		const fp = page.forms.find((f) => f.method === 'POST' && f.action && stop(new URL(f.action, page.url)));
+		if (fp) {
+			const callback = new URL(fp.action, page.url);
+			return {
+				callback, params: new URLSearchParams(fp.fields), formPost: { page, form: fp },
+				sawLogin, sawConsent, loginPrefill, pages,
+			};
+		}
 		const lf = findForm(page.body, '/login', page.url.href);
 		const cf = findForm(page.body, '/consent', page.url.href);
 		if (lf && lf.fields.some(([n]) => n === 'password')) {
