@@ -7,6 +7,10 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+ifeq ($(FUZZ),1)
+CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
 ifeq ($(SAN),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -17,7 +21,7 @@ LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 
 # Debian packages: what running needs, and what testing adds.
 DEPS_RUN  = gcc make pkg-config openssl libmicrohttpd-dev libcjose-dev libjansson-dev libargon2-dev \
@@ -25,7 +29,7 @@ DEPS_RUN  = gcc make pkg-config openssl libmicrohttpd-dev libcjose-dev libjansso
 DEPS_TEST = $(DEPS_RUN) clang libclang-rt-14-dev curl nodejs npm apache2 libapache2-mod-auth-openidc chromium \
             valgrind wrk cppcheck clang-format clang-tidy sqlite3
 
-.PHONY: all deps deps-test run test unit e2e check valgrind lint fuzz bench clean certs
+.PHONY: all deps deps-test run test unit e2e check valgrind lint fuzz fuzz-bins fuzz-replay bench clean certs
 
 all: $(BUILD)/anchorid
 
@@ -85,7 +89,7 @@ e2e: all
 	ANCHORID=$(BUILD)/anchorid tests/e2e/run.sh
 
 test: deps-test
-	$(MAKE) unit e2e
+	$(MAKE) unit fuzz-replay e2e
 
 check: deps-test
 	$(MAKE) BUILD=build/check SAN=1 unit e2e
@@ -103,14 +107,23 @@ lint:
 	@! grep -nE '\b(sprintf|strcpy|strcat|gets|atoi|atol|sscanf|rand|srand)\s*\(' src/*/*.c src/main.c \
 		|| (echo "banned function used"; exit 1)
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard include/*.h)
-	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined \
-		$(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRC) $(LDLIBS)
+# Fuzz harnesses: the library is built once with clang (BUILD=build/fuzz) and linked into each harness.
+fuzz-bins:
+	$(MAKE) BUILD=build/fuzz CC=clang FUZZ=1 $(FUZZ_BIN)
 
-# fuzz: run each harness for FUZZ_SECONDS over its seed corpus (tests replay the corpus without fuzzing).
+build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libanchorid.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< build/fuzz/libanchorid.a $(LDLIBS)
+
+# fuzz-replay: every seed and every saved crasher of every harness, once (part of `make test`).
+fuzz-replay: fuzz-bins
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+		$$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>build/fuzz/$$n.log || { cat build/fuzz/$$n.log; exit 1; }; \
+		echo "fuzz corpus replayed: $$n ($$(ls tests/fuzz/corpus/$$n | wc -l) inputs)"; done
+
+# fuzz: run each harness for FUZZ_SECONDS, growing a local corpus beside the committed seeds.
 FUZZ_SECONDS ?= 30
-fuzz: deps-test $(FUZZ_BIN)
+fuzz: deps-test fuzz-bins
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
 		echo "== $$n"; $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n tests/fuzz/corpus/$$n; done
 

@@ -98,6 +98,8 @@ read_file(const char *path, size_t max)
 	return (buf_steal(&b));
 }
 
+static void mhd_logger(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_logger(void *cls, const char *fmt, va_list ap)
 {

@@ -63,9 +63,9 @@ function register(metadata, auth) {
  * authorize(config, browser, params): build the authorization URL with openid-client, let the user log in, and
  * return {callback, result} where callback is the URL the authority redirected to.
  */
-async function authorize(config, browser, params, { password = PASSWORD, identifier = HINT } = {}) {
+async function authorize(config, browser, params, { password = PASSWORD, identifier = HINT, fillIdentifier = false } = {}) {
 	const url = client.buildAuthorizationUrl(config, { redirect_uri: CB, scope: 'openid', ...params });
-	const result = await login(browser, url, { identifier, password, redirectUri: CB });
+	const result = await login(browser, url, { identifier, password, redirectUri: CB, fillIdentifier });
 	return { callback: result.callback, result };
 }
 
@@ -268,7 +268,7 @@ test('confidential client_secret_basic without PKCE or nonce (as ID4me RP librar
 	assert.equal(info['id4me.identifier'], IDENTIFIER);
 });
 
-test('ES256 ID tokens: a client registering id_token_signed_response_alg ES256 gets (and verifies) ES256', async () => {
+test('ES256 ID tokens (a typed, non-canonical identifier): id_token_signed_response_alg ES256 is honoured and verified', async () => {
 	const t0 = Math.floor(Date.now() / 1000);
 	const discovered = await client.discovery(issuer, 'not-registered');
 	assert.ok(discovered.serverMetadata().id_token_signing_alg_values_supported.includes('ES256'), 'ES256 advertised');
@@ -280,10 +280,13 @@ test('ES256 ID tokens: a client registering id_token_signed_response_alg ES256 g
 	const verifier = client.randomPKCECodeVerifier();
 	const state = client.randomState();
 	const nonce = client.randomNonce();
-	const { callback } = await authorize(config, new Browser(), {
-		state, nonce, login_hint: IDENTIFIER,
+	// No login_hint: the user types the identifier, in a non-canonical form.
+	const { callback, result } = await authorize(config, new Browser(), {
+		state, nonce,
 		code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-	});
+	}, { identifier: HINT, fillIdentifier: true });
+	assert.ok(result.sawLogin);
+	assert.ok(!result.loginPrefill, `no login_hint, empty identifier field (got ${JSON.stringify(result.loginPrefill)})`);
 	// openid-client rejects an ID token whose alg differs from the registered one, and (non-repudiation checks
 	// on) verifies the signature with the JWKS.
 	const tokens = await client.authorizationCodeGrant(config, callback, {
