@@ -320,8 +320,10 @@ uri_list(struct vctx *v, json_t *in, json_t *out, const char *key, bool required
 	return (0);
 }
 
-/* grant_and_response_types(v, in, out): RFC 7591 §2.1: response_types ["code"] only; grant_types a subset of
- * authorization_code and refresh_token that includes authorization_code (the only way in with "code"). */
+/* grant_and_response_types(v, in, out): RFC 7591 §2: the server registers what it supports of what was asked and
+ * returns that.  response_types must include "code" (others, such as mod_auth_openidc's "code id_token", are
+ * dropped); grant_types keep authorization_code and refresh_token, and must include authorization_code when
+ * given.  Absent or empty lists mean ["code"] and ["authorization_code"]. */
 static int
 grant_and_response_types(struct vctx *v, json_t *in, json_t *out)
 {
@@ -331,31 +333,32 @@ grant_and_response_types(struct vctx *v, json_t *in, json_t *out)
 	size_t i;
 
 	j = json_object_get(in, "response_types");
-	if (!absent(j)) {
-		if (!json_is_array(j))
-			return (vfail(v, "invalid_client_metadata", "response_types must be an array"));
-		for (i = 0; i < json_array_size(j); i++) {
-			e = json_array_get(j, i);
-			if ((s = json_string_value(e)) == NULL || strcmp(s, "code") != 0)
-				return (vfail(v, "invalid_client_metadata", "response_types may hold only code"));
-		}
+	if (!absent(j) && !json_is_array(j))
+		return (vfail(v, "invalid_client_metadata", "response_types must be an array"));
+	for (i = 0; i < json_array_size(j); i++) {
+		e = json_array_get(j, i);
+		if ((s = json_string_value(e)) == NULL)
+			return (vfail(v, "invalid_client_metadata", "response_types must hold strings"));
+		if (strcmp(s, "code") == 0)
+			code = true;
 	}
+	if (json_array_size(j) > 0 && !code)
+		return (vfail(v, "invalid_client_metadata", "response_types must include code"));
 	if (json_object_set_new(out, "response_types", json_pack("[s]", "code")) == -1)
 		return (vnomem(v));
 
-	/* RFC 7591 §2: absent (or empty) grant_types means authorization_code alone. */
+	code = false;
 	j = json_object_get(in, "grant_types");
 	if (!absent(j) && !json_is_array(j))
 		return (vfail(v, "invalid_client_metadata", "grant_types must be an array"));
 	for (i = 0; i < json_array_size(j); i++) {
 		e = json_array_get(j, i);
-		if ((s = json_string_value(e)) != NULL && strcmp(s, "authorization_code") == 0)
+		if ((s = json_string_value(e)) == NULL)
+			return (vfail(v, "invalid_client_metadata", "grant_types must hold strings"));
+		if (strcmp(s, "authorization_code") == 0)
 			code = true;
-		else if (s != NULL && strcmp(s, "refresh_token") == 0)
+		else if (strcmp(s, "refresh_token") == 0)
 			refresh = true;
-		else
-			return (vfail(v, "invalid_client_metadata",
-			    "grant_types may hold only authorization_code and refresh_token"));
 	}
 	if (json_array_size(j) > 0 && !code)
 		return (vfail(v, "invalid_client_metadata",

@@ -322,14 +322,22 @@ test_response_and_grant_types(void)
 	    "\"response_types\":[\"code id_token\"]}", "invalid_client_metadata"));
 	CHECK(refused_with("{\"redirect_uris\":[\"https://rp.example.com/cb\"],\"grant_types\":[\"implicit\"]}",
 	    "invalid_client_metadata"));
-	CHECK(refused_with("{\"redirect_uris\":[\"https://rp.example.com/cb\"],"
-	    "\"grant_types\":[\"client_credentials\",\"authorization_code\"]}", "invalid_client_metadata"));
 	CHECK(refused_with("{\"redirect_uris\":[\"https://rp.example.com/cb\"],\"grant_types\":[\"refresh_token\"]}",
 	    "invalid_client_metadata"));
 	m = validate("{\"redirect_uris\":[\"https://rp.example.com/cb\"],\"response_types\":[\"code\"],"
 	    "\"grant_types\":[\"refresh_token\",\"authorization_code\"]}", &code);
 	CHECK(m != NULL);
 	CHECK(json_array_size(json_object_get(m, "grant_types")) == 2);
+	json_decref(m);
+	/* RFC 7591 §2: unsupported values next to supported ones are dropped, and the response says what was
+	 * registered (mod_auth_openidc asks for several response types). */
+	m = validate("{\"redirect_uris\":[\"https://rp.example.com/cb\"],"
+	    "\"response_types\":[\"code\",\"code id_token\"],"
+	    "\"grant_types\":[\"client_credentials\",\"authorization_code\"]}", &code);
+	CHECK(m != NULL);
+	CHECK(json_array_size(json_object_get(m, "response_types")) == 1);
+	CHECK_STR(json_string_value(json_array_get(json_object_get(m, "response_types"), 0)), "code");
+	CHECK(json_array_size(json_object_get(m, "grant_types")) == 1);
 	json_decref(m);
 }
 
