@@ -1,12 +1,13 @@
 // bench/prepare.mjs: set up a running anchorid for bench/run.sh and pre-mint authorization codes.
 //
-//   node bench/prepare.mjs ISSUER CONF OUTDIR NCODES
+//   node bench/prepare.mjs ISSUER CONF OUTDIR NCODES [MINT_SECONDS]
 //
 // Creates an identity with the CLI and sets its password through the real setup page, registers a confidential
 // client (client_secret_basic, redirect http://127.0.0.1:9/cb, never contacted), logs in once through the real
 // login form (the e2e helpers in tests/e2e/lib), redeems that first code for the access token used by the
-// userinfo run, then calls /authorize NCODES times with the session cookie (keep-alive, some concurrency) and
-// collects the code from each Location header.  Writes into OUTDIR:
+// userinfo run, then calls /authorize with the session cookie (keep-alive, BENCH_MINT_CONCURRENCY connections) and
+// collects the code from each Location header, until it has NCODES codes or MINT_SECONDS (default 25) have
+// passed, whichever comes first (a slow /authorize must not blow the run's time budget).  Writes into OUTDIR:
 //   codes.txt   one code per line (read by bench/token.lua)
 //   env.sh      shell assignments: BENCH_BASIC (Authorization value), BENCH_AT (access token), BENCH_CODES,
 //               BENCH_MINT_S (seconds spent minting), BENCH_MINT_RPS
@@ -16,17 +17,19 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 
+import { execFileSync } from 'node:child_process';
+
 import { Browser } from '../tests/e2e/lib/browser.mjs';
 import { completeSetup } from '../tests/e2e/lib/server.mjs';
 import { discover, register, authorizeUrl, login, callbackCode, redeem, random } from '../tests/e2e/lib/rp.mjs';
-import { execFileSync } from 'node:child_process';
 
-const [issuer, conf, outdir, ncodesArg] = process.argv.slice(2);
+const [issuer, conf, outdir, ncodesArg, mintSecondsArg] = process.argv.slice(2);
 if (!issuer || !conf || !outdir || !ncodesArg) {
-	console.error('usage: node bench/prepare.mjs ISSUER CONF OUTDIR NCODES');
+	console.error('usage: node bench/prepare.mjs ISSUER CONF OUTDIR NCODES [MINT_SECONDS]');
 	process.exit(2);
 }
 const NCODES = Number(ncodesArg);
+const MINT_SECONDS = Number(mintSecondsArg || 25);
 const CONCURRENCY = Number(process.env.BENCH_MINT_CONCURRENCY || 16);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const BIN = path.resolve(ROOT, process.env.ANCHORID || 'build/anchorid');
@@ -88,9 +91,10 @@ function mintOne() {
 }
 const codes = [];
 const t0 = process.hrtime.bigint();
+const deadline = Date.now() + MINT_SECONDS * 1000;
 let next = 0;
 async function worker() {
-	while (next < NCODES) {
+	while (next < NCODES && Date.now() < deadline) {
 		next++;
 		codes.push(await mintOne());
 	}
@@ -111,5 +115,5 @@ fs.writeFileSync(path.join(outdir, 'env.sh'), [
 	`BENCH_MINT_RPS=${(codes.length / mintS).toFixed(0)}`,
 	'',
 ].join('\n'));
-console.log(`prepare: identity ${IDENTIFIER}, client ${client.client_id}, ${codes.length} codes in ${mintS.toFixed(1)} s ` +
-	`(${(codes.length / mintS).toFixed(0)}/s, ${CONCURRENCY} connections)`);
+console.log(`prepare: identity ${IDENTIFIER}, client ${client.client_id}, ${codes.length} of ${NCODES} codes in ` +
+	`${mintS.toFixed(1)} s (${(codes.length / mintS).toFixed(0)}/s, ${CONCURRENCY} connections)`);

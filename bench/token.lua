@@ -1,12 +1,12 @@
 -- bench/token.lua: wrk script for the token endpoint (authorization_code grant, client_secret_basic).
 --
---   wrk ... -s bench/token.lua URL/token -- CODES_FILE NTHREADS REDIRECT_URI RESULT_FILE
+--   wrk ... -s bench/token.lua URL/token -- CODES_FILE NTHREADS REDIRECT_URI
 --
 -- The Authorization header comes from wrk's -H.  Every request carries its own pre-minted code: thread i (0-based)
 -- takes lines i, i+NTHREADS, i+2*NTHREADS ... of CODES_FILE, so no code is sent twice.  A thread that runs out
--- sends the placeholder "exhausted" (answered 400) and counts it.  done() writes
---   codes_total=N sent=N non200=N exhausted=N status_STATUS=N ...
--- to RESULT_FILE (and stdout), which bench/run.sh reads to decide whether the run is valid.
+-- sends the placeholder "exhausted" (answered 400) and counts it.  done() prints one line
+--   token-result: codes_total=N sent=N non200=N exhausted=N statuses=STATUS:N,...
+-- which bench/run.sh reads to decide whether the run is valid.
 
 local threads = {}
 local counter = 0
@@ -32,11 +32,13 @@ function init(args)
          i = i + 1
       end
    end
+   ncodes = #codes
    pos = 0
    sent = 0
    non200 = 0
    exhausted = 0
    statuses = {}
+   status_list = ""
    wrk.method = "POST"
    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
    wrk.headers["Accept"] = "application/json"
@@ -58,21 +60,22 @@ function response(status, headers, body)
    if status ~= 200 then
       non200 = non200 + 1
       statuses[status] = (statuses[status] or 0) + 1
+      local parts = {}
+      for k, v in pairs(statuses) do parts[#parts + 1] = k .. ":" .. v end
+      status_list = table.concat(parts, ",")
    end
 end
 
 function done(summary, latency, requests)
    local total, s, n, e, st = 0, 0, 0, 0, {}
    for _, t in ipairs(threads) do
-      total = total + #t:get("codes")
+      total = total + t:get("ncodes")
       s = s + t:get("sent")
       n = n + t:get("non200")
       e = e + t:get("exhausted")
-      for k, v in pairs(t:get("statuses")) do st[k] = (st[k] or 0) + v end
+      local l = t:get("status_list")
+      if l ~= "" then st[#st + 1] = l end
    end
-   local line = string.format("codes_total=%d sent=%d non200=%d exhausted=%d", total, s, n, e)
-   for k, v in pairs(st) do line = line .. string.format(" status_%d=%d", k, v) end
-   print(line)
-   local f = io.open(result_file or args_result or "/dev/null", "w")
-   if f then f:write(line .. "\n"); f:close() end
+   print(string.format("token-result: codes_total=%d sent=%d non200=%d exhausted=%d statuses=%s",
+      total, s, n, e, #st > 0 and table.concat(st, ",") or "-"))
 end

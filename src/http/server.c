@@ -389,10 +389,10 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	}
 	if ((rt = route_find(s, url, method, &path_matched, &allowed)) == NULL) {
 		if (path_matched) {
-			snprintf(allow, sizeof(allow), "%s%s%s%s", allowed & HTTP_GET ? "GET, HEAD " : "",
-			    allowed & HTTP_POST ? "POST " : "", allowed & HTTP_PUT ? "PUT " : "",
-			    allowed & HTTP_DELETE ? "DELETE " : "");
-			allow[strlen(allow) ? strlen(allow) - 1 : 0] = '\0';
+			snprintf(allow, sizeof(allow), "%s%s%s%s", allowed & HTTP_GET ? ", GET, HEAD" : "",
+			    allowed & HTTP_POST ? ", POST" : "", allowed & HTTP_PUT ? ", PUT" : "",
+			    allowed & HTTP_DELETE ? ", DELETE" : "");
+			memmove(allow, allow + 2, strlen(allow + 2) + 1);	/* drop the leading ", " */
 			resp_header(&resp, "Allow", allow);
 			resp_oauth_error(&resp, 405, "invalid_request", "method not allowed");
 		} else

@@ -41,6 +41,12 @@ async function startRp() {
 		for await (const d of req) body += d;
 		const params = req.method === 'POST' ? new URLSearchParams(body) : u.searchParams;
 		hits.push({ method: req.method, url: u, params, headers: req.headers });
+		if (u.pathname === '/start') {
+			// A page of the RP with a link to the authority: the navigation a person makes (cross-site).
+			res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+			res.end(`<!doctype html><title>RP</title><a id="go" href="${(u.searchParams.get('to') ?? '').replace(/[<&"]/g, (c) => `&#${c.charCodeAt(0)};`)}">Log in with ID4me</a>`);
+			return;
+		}
 		const rows = [...params].map(([k, v]) =>
 			`<tr><th>${k.replace(/[<&]/g, '')}</th><td id="${k.replace(/\W/g, '')}">${v.replace(/[<&]/g, (c) => `&#${c.charCodeAt(0)};`)}</td></tr>`);
 		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -86,7 +92,7 @@ after(async () => {
 	}
 });
 
-test('Chromium: set the password from the setup link, then log in at a relying party', async (t) => {
+test('Chromium: set the password from the setup link, log in at a relying party, then SSO at a second one', async (t) => {
 	const context = await browser.newContext({ ignoreHTTPSErrors: false, viewport: { width: 900, height: 700 } });
 	const problems = [];
 	const page = await context.newPage();
@@ -179,6 +185,35 @@ test('Chromium: set the password from the setup link, then log in at a relying p
 			assert.ok(c.secure, `cookie ${c.name} Secure`);
 			assert.ok(c.sameSite === 'Lax' || c.sameSite === 'Strict', `cookie ${c.name} SameSite (${c.sameSite})`);
 		}
+
+		// 5. Single sign-on at a second RP, reached the way a person does: a link on the RP's page (a cross-site
+		// navigation, so the session cookie must be SameSite=Lax, not Strict, for this to work).
+		const redirect2 = `${rp.url}/cb2`;
+		const client2 = await register(meta, {
+			client_name: 'Second browser RP', redirect_uris: [redirect2], token_endpoint_auth_method: 'client_secret_basic',
+		});
+		const p2 = pkce();
+		const state2 = random();
+		const authz2 = authorizeUrl(meta, {
+			response_type: 'code', client_id: client2.client_id, redirect_uri: redirect2, scope: 'openid',
+			state: state2, code_challenge: p2.challenge, code_challenge_method: 'S256', login_hint: IDENTIFIER,
+		});
+		await page.goto(`${rp.url}/start?to=${encodeURIComponent(authz2.href)}`);
+		await click(page, page.locator('#go'));
+		assert.equal(await page.locator('input[name=password]').count(), 0,
+			`SSO after a cross-site link: no password asked (at ${page.url()})`);
+		if (!page.url().startsWith(redirect2)) {
+			const allow = page.locator('form[action$="/consent"] [name=decision][value=allow]');
+			assert.equal(await allow.count(), 1, `neither the RP nor a consent page: ${page.url()}`);
+			await click(page, allow);
+		}
+		assert.ok(page.url().startsWith(`${redirect2}?`), `landed on ${page.url()}`);
+		const cb2 = new URL(page.url());
+		assert.equal(cb2.searchParams.get('state'), state2);
+		const tokens2 = await redeem(meta, client2, { code: cb2.searchParams.get('code'), redirectUri: redirect2, verifier: p2.verifier });
+		const { payload: payload2 } = await verifyIdToken(meta, tokens2.id_token, { audience: client2.client_id });
+		assert.equal(payload2.sub, payload.sub);
+		assert.equal(payload2.auth_time, payload.auth_time);
 
 		assert.deepEqual(problems, [], 'no console errors (e.g. CSP violations), failed requests or HTTP errors');
 	} finally {

@@ -2,7 +2,8 @@
 // certified C relying party.  Apache uses discovery, validates the authority's TLS certificate against the dev
 // CA, sends PKCE S256, redeems the code with client_secret_basic, verifies the ID token with the JWKS and calls
 // UserInfo.  The user is the cookie-jar Browser: GET /protected -> authority -> login form -> back to Apache ->
-// the protected page, which shows REMOTE_USER and the claims Apache passes on.
+// the protected page, which shows REMOTE_USER and the claims Apache passes on.  A second Apache registers itself
+// dynamically (OIDCMetadataDir, as it would for an issuer learnt at run time) and uses response_mode=form_post.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -413,3 +413,14 @@ test('RP-initiated logout ends the session; prompt=login asks for the password a
 	const after = await authorize(config, browser, { state: s5 });
 	assert.ok(after.result.sawLogin, 'after logout the password is asked again');
 });
+
+test('the access log and the server log record the requests above without secrets', () => {
+	const log = srv.accessLog();
+	assert.match(log, /"POST \/token" 200/, 'token requests are logged');
+	assert.match(log, /"GET \/authorize"/);
+	for (const text of [log, srv.stderr(), srv.stdout()]) {
+		assert.ok(!text.includes(PASSWORD), 'no password in the logs');
+		assert.doesNotMatch(text, /[?&](t|code|code_verifier|client_secret|refresh_token|state|nonce)=/, 'no query strings or form values');
+		assert.doesNotMatch(text, /eyJ[\w-]+\.eyJ/, 'no JWTs');
+	}
+});

@@ -95,7 +95,13 @@ export async function login(browser, url, opts) {
 		if (stoppedAt) {
 			return { callback: stoppedAt, params: stoppedAt.searchParams, sawLogin, sawConsent, loginPrefill, pages };
 		}
-		if (page.status !== 200) throw new Error(`login walk: unexpected answer: ${describe(page)}`);
+		if (page.status !== 200) {
+			// A failed login shows the login form again, possibly with a 4xx status.
+			if (sawLogin && findForm(page.body, '/login', page.url.href)) {
+				throw new Error(`login rejected (the login form came back, ${page.status}): ${describe(page)}`);
+			}
+			throw new Error(`login walk: unexpected answer: ${describe(page)}`);
+		}
 		// OAuth 2.0 Form Post Response Mode: a page whose form posts the result to the redirect URI.
 		const fp = page.forms.find((f) => f.method === 'POST' && f.action && stop(new URL(f.action, page.url)));
 		if (fp) {

@@ -3,10 +3,11 @@
 // startServer(opts) makes a temporary directory with a config file and a fresh database, picks a free loopback
 // port, runs the binary (env ANCHORID, default build/anchorid, optionally under the command prefix in
 // ANCHORID_WRAP, e.g. valgrind), waits for "anchorid: ready" and returns a handle:
-//   {issuer, port, dir, conf, ca, caPem, certs, stop(), cli(...args), addIdentity(identifier, password),
-//    accessLog(), stderr(), stdout()}
-// stop() sends SIGTERM and asserts a clean exit (status 0).  Every process started here is also killed when the
-// test process exits, so a failing test never leaves a server behind.
+//   {issuer, port, dir, conf, ca, caPem, certs, pid, stop(), restart(), running(), cli(...args),
+//    cliRaw(...args), setupUrl(output), addIdentity(identifier, password), accessLog(), stderr(), stdout()}
+// stop() sends SIGTERM and asserts a clean exit (status 0); restart() does that and starts again on the same
+// database.  Every process started here is also killed when the test process exits, so a failing test never
+// leaves a server behind.  E2E_KEEP=1 keeps the temporary directories; E2E_LOG_LEVEL sets log_level.
 
 import { spawn, spawnSync, execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -79,7 +80,7 @@ export function ensureCerts() {
 	return CERTS;
 }
 
-/** run(args, {input, env, timeoutMs}): run the binary (wrapped) to completion; resolves {code, stdout, stderr}. */
+/** runBinary(args, {env, timeoutMs}): run the binary (wrapped) to completion; resolves {code, stdout, stderr}. */
 function runBinary(args, { timeoutMs = 30000 * SLOW, env } = {}) {
 	const argv = [...WRAP, BIN, ...args];
 	return new Promise((resolve) => {
@@ -209,7 +210,7 @@ async function launch({ dir, conf, issuer, port, certs, opts }) {
 		/** running(): the server has not exited. */
 		running: () => exitStatus === null,
 		/** stop(): SIGTERM, wait, and assert exit status 0; kills hard and throws on a hang or a bad status. */
-		stop: async () => {
+		stop: async ({ keepDir = false } = {}) => {
 			if (stopped) return stopped;
 			stopped = (async () => {
 				if (exitStatus === null) child.kill('SIGTERM');
@@ -225,10 +226,20 @@ async function launch({ dir, conf, issuer, port, certs, opts }) {
 				if (res.code !== 0) {
 					throw new Error(`anchorid exited with ${res.code ?? res.signal} after SIGTERM (want 0)\n--- stderr:\n${err.slice(-8000)}`);
 				}
-				if (!process.env.E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+				if (!process.env.E2E_KEEP && !keepDir) fs.rmSync(dir, { recursive: true, force: true });
 				return res;
 			})();
 			return stopped;
+		},
+		/**
+		 * restart(): stop (asserting a clean exit) and start again on the same port, config and database; the
+		 * handle is updated in place.
+		 */
+		async restart() {
+			await this.stop({ keepDir: true });
+			const fresh = await launch({ dir, conf, issuer, port, certs, opts });
+			Object.assign(this, fresh);
+			return this;
 		},
 		/** cli(...args): run "anchorid -c CONF args..." and return its stdout; throws with stderr on failure. */
 		cli: async (...args) => {
@@ -275,4 +286,28 @@ export async function completeSetup(url, password, browser = new Browser()) {
 		throw new Error(`password setup not accepted: ${describe(page)}`);
 	}
 	return { setupUrl: url, page };
+}
+
+/**
+ * restartServer(srv, {signal, env, timeoutMs}): stop ${srv} with ${signal} (default SIGTERM, which must end in
+ * exit status 0; SIGKILL simulates a crash) WITHOUT removing its directory, then start a new anchorid on the same
+ * directory, configuration file, port and database, and return the new handle (its stop() cleans up the directory
+ * as usual).  The old handle must not be stopped or used afterwards.
+ */
+export async function restartServer(srv, { signal = 'SIGTERM', env, timeoutMs = 10000 * SLOW } = {}) {
+	const child = srv.child;
+	if (child.exitCode === null && child.signalCode === null) {
+		const exited = new Promise((resolve) => child.once('exit', (code, sig) => resolve({ code, signal: sig })));
+		child.kill(signal);
+		const res = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), timeoutMs).unref())]);
+		if (res === null) {
+			child.kill('SIGKILL');
+			await exited;
+			throw new Error(`anchorid (pid ${child.pid}) did not stop within ${timeoutMs} ms of ${signal}\n--- stderr:\n${srv.stderr().slice(-4000)}`);
+		}
+		if (signal === 'SIGTERM' && res.code !== 0) {
+			throw new Error(`anchorid exited with ${res.code ?? res.signal} after SIGTERM (want 0)\n--- stderr:\n${srv.stderr().slice(-8000)}`);
+		}
+	}
+	return launch({ dir: srv.dir, conf: srv.conf, issuer: srv.issuer, port: srv.port, certs: srv.certs, opts: { env } });
 }
