@@ -2,8 +2,10 @@
 # bench/run.sh: a benchmark (not a test) of a real anchorid over TLS, next to the machine's signing ceiling.
 #
 #   make bench            (builds build/anchorid and the dev certificates, then runs this)
-#   bench/run.sh          (env: ANCHORID binary, BENCH_DURATION s per wrk run, BENCH_THREADS, BENCH_CONNECTIONS,
-#                          BENCH_MINT_SECONDS time budget for minting codes, BENCH_KEEP=1 keeps the temp dir)
+#   bench/run.sh          (env: ANCHORID binary, BENCH_DURATION s per wrk run, BENCH_TOKEN_DURATION,
+#                          BENCH_THREADS, BENCH_CONNECTIONS, BENCH_MINT_SECONDS time budget for minting codes,
+#                          BENCH_DBDIR directory for the database instead of the temp dir (e.g. /dev/shm, to see
+#                          the server without fsync), BENCH_KEEP=1 keeps the temp dir)
 #
 # 1. openssl speed -multi NCPU rsa2048 ecdsap256: sign/s over all cores.  The token endpoint signs one RS256 ID
 #    token and one ES256 access token per request, so its ceiling is 1 / (1/rsa + 1/ecdsa) requests/s.
@@ -14,6 +16,9 @@
 # 4. wrk against discovery, JWKS, token (bench/token.lua: a fresh code per request) and userinfo.
 # 5. A table on stdout and in build/bench.txt.  A token run whose codes ran out, or with any non-200 answer or
 #    socket error, is marked INVALID (and the script exits 1).
+# Every measurement also records how much of the machine other processes used meanwhile ("others": all CPU time
+# in /proc/stat minus the server's and wrk's or openssl's): numbers taken on a busy machine are not comparable,
+# and the table says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -58,9 +63,32 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+HZ=$(getconf CLK_TCK)
+# machine_ticks: "busy total" CPU ticks of the whole machine (/proc/stat, all CPUs).
+machine_ticks() { awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat; }
+# child_ticks: set CT to the CPU ticks used by this shell's finished children (bash's "times", second line; it
+# must run in this shell, not in a pipe or $(...), whose fork starts from zero).
+child_ticks() {
+	times >"$TMP/times.txt"
+	CT=$(awk -v hz="$HZ" 'NR == 2 {
+		t = 0
+		for (i = 1; i <= 2; i++) { v = $i; m = v; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", v); sub(/s$/, "", v); t += m * 60 + v }
+		printf "%d", t * hz }' "$TMP/times.txt")
+}
+# others_pct BUSY0 TOTAL0 BUSY1 TOTAL1 OWN: percent of the machine's CPU used by anything but OWN ticks.
+others_pct() {
+	awk -v b0="$1" -v t0="$2" -v b1="$3" -v t1="$4" -v own="$5" 'BEGIN {
+		o = (t1 > t0) ? (b1 - b0 - own) / (t1 - t0) * 100 : 0; printf "%.0f", (o < 0 ? 0 : o) }'
+}
+
 # ---------------------------------------------------------------------------------------- 1. signing ceiling
 echo "bench: openssl speed -seconds 3 -multi $NCPU rsa2048 ecdsap256 ..."
+read -r mb0 mt0 < <(machine_ticks)
+child_ticks; c0=$CT
 openssl speed -seconds 3 -multi "$NCPU" rsa2048 ecdsap256 >"$TMP/speed.txt" 2>&1 || die "openssl speed failed: $(tail -5 "$TMP/speed.txt")"
+child_ticks; c1=$CT
+read -r mb1 mt1 < <(machine_ticks)
+SPEED_OTHERS=$(others_pct "$mb0" "$mt0" "$mb1" "$mt1" "$((c1 - c0))")
 RSA=$(awk '/^rsa 2048 bits/ { print $(NF-1) }' "$TMP/speed.txt")
 ECDSA=$(awk '/ecdsa \(nistp256\)/ { print $(NF-1) }' "$TMP/speed.txt")
 [ -n "$RSA" ] && [ -n "$ECDSA" ] || die "could not parse openssl speed output: $(tail -5 "$TMP/speed.txt")"
@@ -84,7 +112,7 @@ start_server() {
 		tls_cert = "$ROOT/certs/server.pem"
 		tls_key = "$ROOT/certs/server.key"
 		threads = $NCPU
-		database = "$TMP/anchorid.db"
+		database = "${BENCH_DBDIR:-$TMP}/anchorid.db"
 		www_dir = "$ROOT/www"
 		access_log = "$TMP/access.log"
 		log_level = warn
@@ -121,7 +149,6 @@ node bench/prepare.mjs "$ISSUER" "$TMP/anchorid.conf" "$TMP" "$NCODES" "$MINT_SE
 # --------------------------------------------------------------------------------------------------- 4. wrk
 # cpu_ticks: the server's user+system CPU time in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SRV_PID/stat"; }
-HZ=$(getconf CLK_TCK)
 
 # to_ms VALUE: a wrk duration ("850.00us", "12.3ms", "1.10s", "2.00m") in milliseconds.
 to_ms() {
@@ -133,16 +160,21 @@ to_ms() {
 		else printf "?" }'
 }
 
-declare -A RPS P50 P99 ERRS CPUMS CPUPCT REQS
+declare -A RPS P50 P99 ERRS CPUMS CPUPCT REQS OTHERS
 # measure NAME DURATION wrk-args...: run wrk, record requests/s, p50, p99, errors and server CPU per request.
 measure() {
 	local name=$1 dur=$2
 	shift 2
-	local log="$TMP/wrk-$name.txt" t0 t1 reqs non2xx sock
+	local log="$TMP/wrk-$name.txt" t0 t1 c0 c1 b0 m0 b1 m1 reqs non2xx sock
 	echo "bench: wrk $name (${dur}s) ..."
+	read -r b0 m0 < <(machine_ticks)
+	child_ticks; c0=$CT
 	t0=$(cpu_ticks)
 	wrk -t"$WRK_T" -c"$WRK_C" -d"${dur}s" --timeout 10s --latency "$@" >"$log" 2>&1 || die "wrk $name failed: $(cat "$log")"
 	t1=$(cpu_ticks)
+	child_ticks; c1=$CT
+	read -r b1 m1 < <(machine_ticks)
+	OTHERS[$name]=$(others_pct "$b0" "$m0" "$b1" "$m1" "$((t1 - t0 + c1 - c0))")
 	RPS[$name]=$(awk '/^Requests\/sec:/ { printf "%.1f", $2 }' "$log")
 	P50[$name]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$log")")
 	P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$log")")
@@ -185,7 +217,7 @@ fi
 WARNINGS=$(grep -c . "$TMP/stderr.log" || true)
 LOGLINES=$(wc -l <"$TMP/access.log" 2>/dev/null || echo 0)
 
-fstype=$(df -PT "$TMP" | awk 'NR == 2 { print $2 }')
+fstype=$(df -PT "${BENCH_DBDIR:-$TMP}" | awk 'NR == 2 { print $2 }')
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 # The token endpoint's signing cost on one core: NCPU/rsa + NCPU/ecdsa seconds.
 SIGN_MS=$(awk -v r="$RSA" -v e="$ECDSA" -v c="$NCPU" 'BEGIN { printf "%.2f", (c / r + c / e) * 1000 }')
@@ -195,11 +227,12 @@ PCT_RSA=$(awk -v t="${RPS[token]}" -v r="$RSA" 'BEGIN { printf "%.1f", t / r * 1
 {
 	echo "anchorid bench $(date -u '+%Y-%m-%dT%H:%M:%SZ')  $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src include 2>/dev/null || echo '+dirty')"
 	echo "machine: $NCPU x $cpu; server $NCPU threads, TLS, database on $fstype; wrk -t$WRK_T -c$WRK_C on the same CPUs"
-	printf 'openssl speed -multi %s: rsa2048 sign %s/s, ecdsa p256 sign %s/s -> token ceiling %s/s (%s ms CPU/req)\n' \
-		"$NCPU" "$RSA" "$ECDSA" "$CEIL" "$SIGN_MS"
-	printf '%-10s %9s %9s %9s %8s %12s %7s\n' endpoint 'req/s' 'p50 ms' 'p99 ms' errors 'srv CPU/req' 'srv CPU'
+	printf 'openssl speed -multi %s: rsa2048 sign %s/s, ecdsa p256 sign %s/s -> token ceiling %s/s (%s ms CPU/req); others %s%%\n' \
+		"$NCPU" "$RSA" "$ECDSA" "$CEIL" "$SIGN_MS" "$SPEED_OTHERS"
+	printf '%-10s %9s %9s %9s %7s %12s %8s %7s\n' endpoint 'req/s' 'p50 ms' 'p99 ms' errors 'srv CPU/req' 'srv CPU' others
 	for n in discovery jwks token userinfo; do
-		printf '%-10s %9s %9s %9s %8s %9s ms %6s%%\n' "$n" "${RPS[$n]}" "${P50[$n]}" "${P99[$n]}" "${ERRS[$n]}" "${CPUMS[$n]}" "${CPUPCT[$n]}"
+		printf '%-10s %9s %9s %9s %7s %9s ms %7s%% %6s%%\n' "$n" "${RPS[$n]}" "${P50[$n]}" "${P99[$n]}" "${ERRS[$n]}" \
+			"${CPUMS[$n]}" "${CPUPCT[$n]}" "${OTHERS[$n]}"
 	done
 	echo "token: ${PCT_CEIL}% of the signing ceiling, ${PCT_RSA}% of the bare RSA-2048 sign rate; ${REQS[token]} requests," \
 		"$BENCH_CODES codes minted at $BENCH_MINT_RPS/s (/authorize)"
@@ -209,6 +242,10 @@ PCT_RSA=$(awk -v t="${RPS[token]}" -v r="$RSA" 'BEGIN { printf "%.1f", t / r * 1
 		echo "token run: INVALID:$TOK_WHY"
 	fi
 	echo "server: $SRV_STOP; $WARNINGS stderr lines; $LOGLINES access log lines"
+	busy=$(printf '%s\n' "$SPEED_OTHERS" "${OTHERS[@]}" | sort -n | tail -1)
+	if [ "$busy" -gt 10 ]; then
+		echo "WARNING: other processes used up to ${busy}% of the CPUs during the run: these numbers are not comparable"
+	fi
 } >"$TMP/table.txt"
 
 mkdir -p "$(dirname "$OUT")"

@@ -14,7 +14,7 @@ import path from 'node:path';
 
 import { startServer, completeSetup, configText, freePort, track, ensureCerts, BIN, WRAP, SLOW, ROOT } from './lib/server.mjs';
 import { Browser, findForm, describe } from './lib/browser.mjs';
-import { discover, register, registerRaw, authorizeUrl, pkce, random, tokenRequest, login, callbackCode, redeem } from './lib/rp.mjs';
+import { discover, register, authorizeUrl, pkce, random, login, callbackCode, redeem } from './lib/rp.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 const CB = 'https://rp.example/cb';
