@@ -73,9 +73,13 @@ function done(summary, latency, requests)
       s = s + t:get("sent")
       n = n + t:get("non200")
       e = e + t:get("exhausted")
-      local l = t:get("status_list")
-      if l ~= "" then st[#st + 1] = l end
+      for k, v in string.gmatch(t:get("status_list"), "(%d+):(%d+)") do
+         st[k] = (st[k] or 0) + tonumber(v)
+      end
    end
+   local parts = {}
+   for k, v in pairs(st) do parts[#parts + 1] = k .. ":" .. v end
+   table.sort(parts)
    print(string.format("token-result: codes_total=%d sent=%d non200=%d exhausted=%d statuses=%s",
-      total, s, n, e, #st > 0 and table.concat(st, ",") or "-"))
+      total, s, n, e, #parts > 0 and table.concat(parts, ",") or "-"))
 end

@@ -69,6 +69,7 @@ struct request {
 	const char *content_type;	/* media type, lower case, without parameters; "" when absent */
 	char remote[HTTP_MAX_ADDR];	/* peer address, or the client named by a trusted proxy */
 	bool secure;			/* arrived over TLS, or over https at a trusted proxy */
+	uint64_t queued_ms;		/* HTTP_SLOW routes: how long the request waited for the slow lane */
 	void *impl;			/* the server's connection, for req_header */
 };
 
@@ -124,19 +125,24 @@ void resp_set_cookie(struct response *r, const char *name, const char *value, in
 
 typedef void (*http_handler)(void *ctx, const struct request *req, struct response *resp);
 
+#define HTTP_SLOW 1u	/* route flag: the handler hashes passwords; run it on the slow lane (see http_start) */
+
 /* The route table: exact paths, or prefixes when the path ends in '/'.  A path that matches with a method not
  * in ${methods} answers 405 with Allow; no match answers 404. */
 struct http_route {
 	const char *path;
 	unsigned methods;
 	http_handler fn;
+	unsigned flags;		/* HTTP_SLOW or 0 */
 };
 
 struct conf;
 struct http_server;
 
 /** http_start(conf, routes, n, ctx): listen and serve on a thread pool of conf->threads workers (TLS when
- * conf->tls); handlers run concurrently with ${ctx}.  NULL on failure (logged). */
+ * conf->tls); handlers run concurrently with ${ctx}.  Routes flagged HTTP_SLOW run instead on a lane of
+ * conf->argon2_max_concurrent threads (their connections suspended meanwhile), with a bounded queue that answers
+ * 503 when full, so that password hashing never blocks the event loops.  NULL on failure (logged). */
 struct http_server *http_start(const struct conf *conf, const struct http_route *routes, size_t n, void *ctx);
 /** http_stop(s): stop accepting, let in-flight requests finish, free ${s}; NULL is a no-op. */
 void http_stop(struct http_server *s);

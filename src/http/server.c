@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 
 #define HTTP_MAX_PEM (64 * 1024)	/* certificate chain or key file */
 #define HTTP_STOP_WAIT_MS 10000		/* how long http_stop waits for in-flight requests */
+#define HTTP_SLOW_QUEUE_MAX 256		/* queued password checks; beyond this, 503 at once */
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -35,6 +37,16 @@ struct http_server {
 	void *ctx;
 	atomic_int inflight;		/* requests between URI callback and completion */
 	char *cert_pem, *key_pem;	/* kept alive for MHD */
+
+	/* The slow lane: handlers flagged HTTP_SLOW (password hashing) run on their own small pool so that
+	 * a burst of logins never stalls the event loops that serve tokens, keys and discovery. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct conn_state *queue_head, *queue_tail;
+	int queued;
+	bool stopping;
+	pthread_t *slow;
+	int n_slow;
 };
 
 /* Per-request state, created by the URI callback when the request line arrives. */
@@ -43,7 +55,16 @@ struct conn_state {
 	struct buf body;	/* request body, bounded by HTTP_MAX_BODY */
 	bool started;		/* the first access-handler call (headers complete) happened */
 	bool too_large;		/* body exceeded HTTP_MAX_BODY */
+	bool handled;		/* resp holds the answer (slow lane done); send it on the next call */
 	uint64_t start_ms;
+	uint64_t enqueued_ms;	/* when it entered the slow-lane queue */
+	struct MHD_Connection *conn;
+	struct request req;
+	struct response resp;
+	char ctype[96];
+	struct form headers;	/* copy of the request headers for slow-lane handlers (other thread) */
+	const struct http_route *route;
+	struct conn_state *next; /* slow-lane queue link */
 };
 
 static const char *
@@ -56,9 +77,16 @@ mhd_header(struct MHD_Connection *c, const char *name)
 const char *
 req_header(const struct request *r, const char *name)
 {
-	if (r->impl == NULL)
+	const struct conn_state *cs = r->impl;
+
+	if (cs == NULL)
 		return (NULL);
-	return (mhd_header(r->impl, name));
+	if (cs->headers.n == 0)
+		return (mhd_header(cs->conn, name));
+	for (size_t i = 0; i < cs->headers.n; i++)
+		if (strcasecmp(cs->headers.pairs[i].name, name) == 0)
+			return (cs->headers.pairs[i].value);
+	return (NULL);
 }
 
 /** req_param(r, name): the form value of ${name}, or else its query value. */
@@ -128,6 +156,8 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 	return (cs);
 }
 
+static void response_release(struct response *r);
+
 static void
 completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -140,6 +170,11 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 		return;
 	free(cs->target);
 	buf_release(&cs->body);
+	response_release(&cs->resp);
+	form_release(&cs->req.query);
+	form_release(&cs->req.form);
+	form_release(&cs->req.cookies);
+	form_release(&cs->headers);
 	free(cs);
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->inflight, 1);
@@ -321,27 +356,148 @@ response_release(struct response *r)
 	r->n_headers = 0;
 }
 
+/* Copy the request headers so that a slow-lane handler never touches the connection from another thread. */
+static enum MHD_Result
+copy_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
+    size_t value_size)
+{
+	struct form *f = cls;
+	struct kv *grown;
+
+	(void)kind;
+	if (f->n >= HTTP_MAX_PAIRS)
+		return (MHD_NO);
+	if ((grown = realloc(f->pairs, (f->n + 1) * sizeof(*grown))) == NULL)
+		return (MHD_NO);
+	f->pairs = grown;
+	f->pairs[f->n].name = xstrndup(key, key_size);
+	f->pairs[f->n].value = xstrndup(value ? value : "", value ? value_size : 0);
+	f->n++;
+	return (MHD_YES);
+}
+
+static void *
+slow_worker(void *arg)
+{
+	struct http_server *s = arg;
+	struct conn_state *cs;
+
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (s->queue_head == NULL && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if ((cs = s->queue_head) == NULL) {
+			pthread_mutex_unlock(&s->mu);
+			return (NULL);
+		}
+		if ((s->queue_head = cs->next) == NULL)
+			s->queue_tail = NULL;
+		s->queued--;
+		pthread_mutex_unlock(&s->mu);
+		cs->req.queued_ms = time_mono_ms() - cs->enqueued_ms;
+		cs->route->fn(s->ctx, &cs->req, &cs->resp);
+		cs->handled = true;
+		MHD_resume_connection(cs->conn);
+	}
+}
+
+/* Queue a slow request and suspend its connection; -1 when the queue is full. */
+static int
+slow_enqueue(struct http_server *s, struct conn_state *cs)
+{
+	int ret = -1;
+
+	MHD_get_connection_values_n(cs->conn, MHD_HEADER_KIND, copy_header, &cs->headers);
+	pthread_mutex_lock(&s->mu);
+	if (s->queued < HTTP_SLOW_QUEUE_MAX && !s->stopping) {
+		cs->next = NULL;
+		cs->enqueued_ms = time_mono_ms();
+		if (s->queue_tail != NULL)
+			s->queue_tail->next = cs;
+		else
+			s->queue_head = cs;
+		s->queue_tail = cs;
+		s->queued++;
+		MHD_suspend_connection(cs->conn);
+		pthread_cond_signal(&s->cv);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return (ret);
+}
+
+/* Parse what every handler needs and find the route; false when the response is already decided. */
+static bool
+request_prepare(struct http_server *s, struct conn_state *cs, const char *url, const char *method)
+{
+	struct request *req = &cs->req;
+	struct response *resp = &cs->resp;
+	const char *q, *cookie;
+	char allow[64];
+	unsigned allowed;
+	bool path_matched;
+
+	buf_init(&resp->body);
+	resp->status = 200;
+	req->method = method;
+	req->path = url;
+	req->impl = cs;
+	req->body = cs->body.data ? cs->body.data : "";
+	req->body_len = cs->body.len;
+	request_origin(s, cs->conn, req);
+	media_type(mhd_header(cs->conn, "Content-Type"), cs->ctype, sizeof(cs->ctype));
+	req->content_type = cs->ctype;
+
+	if (cs->too_large) {
+		resp_oauth_error(resp, 413, "invalid_request", "request body too large");
+		return (false);
+	}
+	q = cs->target ? strchr(cs->target, '?') : NULL;
+	if (q != NULL && form_parse(q + 1, strlen(q + 1), &req->query) == -1) {
+		resp_oauth_error(resp, 400, "invalid_request", "malformed query string");
+		return (false);
+	}
+	if (strcmp(cs->ctype, "application/x-www-form-urlencoded") == 0 &&
+	    form_parse(req->body, req->body_len, &req->form) == -1) {
+		resp_oauth_error(resp, 400, "invalid_request", "malformed form body");
+		return (false);
+	}
+	if ((cookie = mhd_header(cs->conn, "Cookie")) != NULL && cookie_parse(cookie, &req->cookies) == -1) {
+		resp_oauth_error(resp, 400, "invalid_request", "too many cookies");
+		return (false);
+	}
+	if ((cs->route = route_find(s, url, method, &path_matched, &allowed)) == NULL) {
+		if (path_matched) {
+			snprintf(allow, sizeof(allow), "%s%s%s%s", allowed & HTTP_GET ? ", GET, HEAD" : "",
+			    allowed & HTTP_POST ? ", POST" : "", allowed & HTTP_PUT ? ", PUT" : "",
+			    allowed & HTTP_DELETE ? ", DELETE" : "");
+			memmove(allow, allow + 2, strlen(allow + 2) + 1);	/* drop the leading ", " */
+			resp_header(resp, "Allow", allow);
+			resp_oauth_error(resp, 405, "invalid_request", "method not allowed");
+		} else
+			resp_text(resp, 404, "text/plain; charset=utf-8", "not found\n");
+		return (false);
+	}
+	return (true);
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
     const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct conn_state *cs = *con_cls;
-	struct request req;
-	struct response resp;
-	const struct http_route *rt;
-	const char *q, *cl, *cookie;
-	char ctype[96], allow[64];
-	unsigned allowed;
-	bool path_matched;
+	const char *cl;
 	int64_t clen;
-	enum MHD_Result ret;
 
 	(void)version;
 	if (cs == NULL)
 		return (MHD_NO);
+	if (cs->handled)	/* back from the slow lane */
+		return (send_response(c, &cs->req, &cs->resp, cs->start_ms));
 	if (!cs->started) {
 		cs->started = true;
+		cs->conn = c;
 		/* Refuse an announced oversized body before reading it. */
 		cl = mhd_header(c, "Content-Length");
 		if (cl != NULL && (str_parse_i64(cl, 0, INT64_MAX, &clen) == -1 || clen > HTTP_MAX_BODY))
@@ -355,58 +511,17 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 		*upload_data_size = 0;
 		return (MHD_YES);
 	}
-
-	memset(&req, 0, sizeof(req));
-	memset(&resp, 0, sizeof(resp));
-	buf_init(&resp.body);
-	resp.status = 200;
-	req.method = method;
-	req.path = url;
-	req.impl = c;
-	req.body = cs->body.data ? cs->body.data : "";
-	req.body_len = cs->body.len;
-	request_origin(s, c, &req);
-	media_type(mhd_header(c, "Content-Type"), ctype, sizeof(ctype));
-	req.content_type = ctype;
-
-	if (cs->too_large) {
-		resp_oauth_error(&resp, 413, "invalid_request", "request body too large");
-		goto send;
+	if (request_prepare(s, cs, url, method)) {
+		if (!(cs->route->flags & HTTP_SLOW)) {
+			cs->route->fn(s->ctx, &cs->req, &cs->resp);
+		} else if (slow_enqueue(s, cs) == 0) {
+			return (MHD_YES);
+		} else {
+			resp_text(&cs->resp, 503, "text/plain; charset=utf-8", "busy: too many logins at once\n");
+			resp_header(&cs->resp, "Retry-After", "2");
+		}
 	}
-	q = cs->target ? strchr(cs->target, '?') : NULL;
-	if (q != NULL && form_parse(q + 1, strlen(q + 1), &req.query) == -1) {
-		resp_oauth_error(&resp, 400, "invalid_request", "malformed query string");
-		goto send;
-	}
-	if (strcmp(ctype, "application/x-www-form-urlencoded") == 0 &&
-	    form_parse(req.body, req.body_len, &req.form) == -1) {
-		resp_oauth_error(&resp, 400, "invalid_request", "malformed form body");
-		goto send;
-	}
-	if ((cookie = mhd_header(c, "Cookie")) != NULL && cookie_parse(cookie, &req.cookies) == -1) {
-		resp_oauth_error(&resp, 400, "invalid_request", "too many cookies");
-		goto send;
-	}
-	if ((rt = route_find(s, url, method, &path_matched, &allowed)) == NULL) {
-		if (path_matched) {
-			snprintf(allow, sizeof(allow), "%s%s%s%s", allowed & HTTP_GET ? ", GET, HEAD" : "",
-			    allowed & HTTP_POST ? ", POST" : "", allowed & HTTP_PUT ? ", PUT" : "",
-			    allowed & HTTP_DELETE ? ", DELETE" : "");
-			memmove(allow, allow + 2, strlen(allow + 2) + 1);	/* drop the leading ", " */
-			resp_header(&resp, "Allow", allow);
-			resp_oauth_error(&resp, 405, "invalid_request", "method not allowed");
-		} else
-			resp_text(&resp, 404, "text/plain; charset=utf-8", "not found\n");
-		goto send;
-	}
-	rt->fn(s->ctx, &req, &resp);
-send:
-	ret = send_response(c, &req, &resp, cs->start_ms);
-	response_release(&resp);
-	form_release(&req.query);
-	form_release(&req.form);
-	form_release(&req.cookies);
-	return (ret);
+	return (send_response(c, &cs->req, &cs->resp, cs->start_ms));
 }
 
 static int
@@ -439,7 +554,8 @@ http_start(const struct conf *conf, const struct http_route *routes, size_t n, v
 {
 	struct http_server *s = NULL;
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+	    MHD_ALLOW_SUSPEND_RESUME;
 	unsigned threads;
 	long ncpu;
 	bool v6;
@@ -451,6 +567,15 @@ http_start(const struct conf *conf, const struct http_route *routes, size_t n, v
 	s->n_routes = n;
 	s->ctx = ctx;
 	atomic_init(&s->inflight, 0);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if ((s->slow = calloc((size_t)conf->argon2_max_concurrent, sizeof(*s->slow))) == NULL)
+		goto fail;
+	for (; s->n_slow < conf->argon2_max_concurrent; s->n_slow++)
+		if (pthread_create(&s->slow[s->n_slow], NULL, slow_worker, s) != 0) {
+			log_warnx("cannot start the slow-lane threads");
+			goto fail;
+		}
 	if (listen_addr(conf, &ss, &v6) == -1)
 		goto fail;
 	if (v6)
@@ -498,8 +623,19 @@ http_stop(struct http_server *s)
 		deadline = time_mono_ms() + HTTP_STOP_WAIT_MS;
 		while (atomic_load(&s->inflight) > 0 && time_mono_ms() < deadline)
 			usleep(10000);
-		MHD_stop_daemon(s->daemon);
 	}
+	/* The slow lane drains its queue, resuming every connection, before the daemon goes. */
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->n_slow; i++)
+		pthread_join(s->slow[i], NULL);
+	free(s->slow);
+	if (s->daemon != NULL)
+		MHD_stop_daemon(s->daemon);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	str_secure_free(s->key_pem);
 	free(s->cert_pem);
 	free(s);

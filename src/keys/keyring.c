@@ -163,6 +163,20 @@ fail:
 	return (NULL);
 }
 
+/* json_scrub(o): zero the string values of ${o}'s members before it is freed (private key members). */
+static void
+json_scrub(json_t *o)
+{
+	const char *name;
+	json_t *v;
+
+	if (o == NULL)
+		return;
+	json_object_foreach(o, name, v)
+		if (json_is_string(v))
+			explicit_bzero((char *)json_string_value(v), json_string_length(v));
+}
+
 /*
  * kr_key_import(sk): import the stored row ${sk} once: its alg must be ours, its JWK a private key of the
  * matching type (RSA >= 2048 bits with CRT members, EC P-256).  NULL (logged) for a key we cannot use.
@@ -176,7 +190,7 @@ kr_key_import(const struct stored_key *sk)
 	const struct keys_alg *a;
 	struct kr_key *k = NULL;
 	json_t *priv = NULL;
-	char *tp = NULL;
+	char *tp = NULL, *pubtext = NULL;
 	cjose_err err;
 	size_t len;
 
@@ -227,12 +241,16 @@ kr_key_import(const struct stored_key *sk)
 		goto fail;
 	}
 	/* The kid names the key in every token: a mismatch means the row was edited by hand. */
-	if ((tp = jwk_thumbprint(sk->jwk)) == NULL || strcmp(tp, sk->kid) != 0)
+	if ((pubtext = json_dumps(k->pub, JSON_COMPACT)) == NULL || (tp = jwk_thumbprint(pubtext)) == NULL ||
+	    strcmp(tp, sk->kid) != 0)
 		log_warnx("keys: key %s: kid is not its RFC 7638 thumbprint", sk->kid);
+	free(pubtext);
 	free(tp);
+	json_scrub(priv);
 	json_decref(priv);
 	return (k);
 fail:
+	json_scrub(priv);
 	json_decref(priv);
 	kr_key_put(k);
 	return (NULL);
@@ -420,9 +438,10 @@ keyring_open(struct store *st, const struct conf *conf)
 {
 	struct keyring *kr = NULL, *ret = NULL;
 	struct stored_key **rows = NULL, *k = NULL;
+	struct kr_snap *s;
 	unsigned char fp[32];
-	size_t n = 0, i, j;
-	bool have, added = false;
+	size_t n = 0, i;
+	bool added = false;
 	int64_t now = time_now();
 
 	if (st == NULL || conf == NULL)
@@ -434,13 +453,15 @@ keyring_open(struct store *st, const struct conf *conf)
 	kr->st = st;
 	pthread_mutex_init(&kr->swap_mu, NULL);
 	pthread_mutex_init(&kr->refresh_mu, NULL);
-	if (keys_list(st, now, &rows, &n) == -1)
+	if (keys_list(st, now, &rows, &n) == -1 || row_fingerprint(rows, n, fp) == -1 ||
+	    (kr->cur = snap_build(NULL, rows, n, fp)) == NULL)
 		goto out;
-	/* First start (or an alg added since): one key per alg, signing at once. */
+	/*
+	 * First start, or no usable key of an alg (a new alg, rows that failed to import): one new key per such
+	 * alg, signing at once.  Existing keys are left as they are.
+	 */
 	for (i = 0; i < KEYS_NALGS; i++) {
-		for (have = false, j = 0; j < n && !have; j++)
-			have = rows[j]->alg != NULL && strcmp(rows[j]->alg, keys_algs[i].alg) == 0;
-		if (have)
+		if (keyring_snap_signer(kr->cur, keys_algs[i].alg, now) != NULL)
 			continue;
 		if ((k = key_generate(&keys_algs[i], conf->rsa_bits, now, now)) == NULL)
 			goto out;
@@ -455,14 +476,14 @@ keyring_open(struct store *st, const struct conf *conf)
 	}
 	if (added) {
 		rows_free(rows, n);
-		if (keys_list(st, now, &rows, &n) == -1)
+		rows = NULL;
+		n = 0;
+		if (keys_list(st, now, &rows, &n) == -1 || row_fingerprint(rows, n, fp) == -1 ||
+		    (s = snap_build(kr->cur, rows, n, fp)) == NULL)
 			goto out;
+		keyring_snap_put(kr->cur);
+		kr->cur = s;
 	}
-	if (row_fingerprint(rows, n, fp) == -1 || (kr->cur = snap_build(NULL, rows, n, fp)) == NULL)
-		goto out;
-	for (i = 0; i < KEYS_NALGS; i++)
-		if (keyring_snap_signer(kr->cur, keys_algs[i].alg, now) == NULL)
-			log_warnx("keys: no %s key can sign now", keys_algs[i].alg);
 	ret = kr;
 	kr = NULL;
 out:

@@ -1,6 +1,7 @@
 /*
- * password.c: password hashing with argon2id.  RFC 9106 §4 (parameter choice), §3.1 (encoding as produced by
- * the reference implementation: $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>, unpadded base64).
+ * password.c: password hashing with argon2id.  RFC 9106 §3.1 (inputs), §4 (parameter choice); hashes are
+ * stored in the reference implementation's PHC string form: $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<tag>,
+ * unpadded standard base64.
  * SECURITY.md 9 (no user enumeration: unknown identities cost one hash too) and 10 (a hash costs
  * argon2_m_cost KiB of memory, so at most argon2_max_concurrent run at once; more wait 2 s, then PW_BUSY).
  *
@@ -153,6 +154,8 @@ pw_verify(const char *encoded, const char *password)
 	/* SECURITY.md 9: an unknown identity costs one hash with the same parameters as a known one. */
 	r = argon2id_verify(encoded != NULL ? encoded : pw.dummy, password, strlen(password));
 	pw_slot_give();
+	if (encoded == NULL && r != ARGON2_VERIFY_MISMATCH)
+		log_warnx("pw_verify: the dummy hash did not cost a hash: %s", argon2_error_message(r));
 	if (encoded == NULL || r == ARGON2_VERIFY_MISMATCH)
 		return (PW_MISMATCH);
 	if (r == ARGON2_OK)

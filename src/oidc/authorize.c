@@ -532,14 +532,22 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	if (wait == 0)
 		wait = throttle_wait(app->throttle, key_src, now);
 	if (wait > 0) {
+		snprintf(msg, sizeof(msg), "%lld", (long long)wait);
+		resp_header(resp, "Retry-After", msg);	/* RFC 9110 §10.2.3: seconds only */
 		snprintf(msg, sizeof(msg), "Too many failed attempts. Try again in %lld seconds.", (long long)wait);
-		resp_header(resp, "Retry-After", msg + strlen("Too many failed attempts. Try again in "));
 		login_page(app, req, resp, areq, client, 429, canon, msg);
 		snprintf(resp->note, sizeof(resp->note), "throttled");
 		goto out;
 	}
 	if (store_identity_by_identifier(app->st, canon, &id) == STORE_ERROR) {
 		page_error(app, resp, 500, "Internal error", "Please try again.");
+		goto out;
+	}
+	/* SECURITY.md 10: under a flood the slow lane queues; a request that waited too long is told so at once
+	 * instead of hashing for a user who may have given up. */
+	if (req->queued_ms > OIDC_MAX_QUEUE_MS) {
+		login_page(app, req, resp, areq, client, 503, canon,
+		    "The service is busy. Please try again in a moment.");
 		goto out;
 	}
 	/* SECURITY.md 9: unknown, inactive and disabled identities cost one hash too and get the same page. */

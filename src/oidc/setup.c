@@ -73,7 +73,7 @@ h_setup(void *ctx, const struct request *req, struct response *resp)
 		    "The password is too short (or longer than 1024 characters).");
 		goto out;
 	}
-	if ((pr = pw_hash(pw, &pwhash)) != PW_OK) {
+	if (req->queued_ms > OIDC_MAX_QUEUE_MS || (pr = pw_hash(pw, &pwhash)) != PW_OK) {
 		setup_page(app, req, resp, 503, token, id->identifier, "The service is busy. Please try again.");
 		goto out;
 	}

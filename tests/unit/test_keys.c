@@ -652,6 +652,53 @@ out:
 	json_decref(c);
 }
 
+/* Rows the keyring cannot use are skipped (and never published); an alg left without a key gets a new one. */
+static void
+test_bad_rows(void)
+{
+	struct store *st = store_new();
+	struct keyring *kr = NULL;
+	struct stored_key rows[4];
+	char pubjwk[1024], *kids[8], *jwks = NULL;
+	size_t i, n;
+	int64_t now = time_now();
+
+	snprintf(pubjwk, sizeof(pubjwk), "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}", RFC7638_N);
+	memset(rows, 0, sizeof(rows));
+	rows[0].kid = "bad-hs";
+	rows[0].alg = "HS256";
+	rows[0].jwk = "{\"kty\":\"oct\",\"k\":\"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\"}";
+	rows[1].kid = "bad-public-only";
+	rows[1].alg = "RS256";
+	rows[1].jwk = pubjwk;	/* no private members: cannot sign */
+	rows[2].kid = "bad-json";
+	rows[2].alg = "ES256";
+	rows[2].jwk = "{\"kty\":\"EC\",";
+	rows[3].kid = "bad-kty";
+	rows[3].alg = "ES256";
+	rows[3].jwk = pubjwk;	/* an RSA key filed as ES256 */
+	for (i = 0; i < 4; i++) {
+		rows[i].created_at = rows[i].activate_at = now;
+		CHECK(st != NULL && store_key_add(st, &rows[i], 0, 0) == STORE_OK);
+	}
+	CHECK((kr = keyring_open(st, &conf)) != NULL);
+	if (kr == NULL)
+		goto out;
+	CHECK(keyring_has_alg(kr, "RS256") && keyring_has_alg(kr, "ES256"));
+	n = jwks_kids(kr, kids, 8);
+	CHECK(n == 2);
+	for (i = 0; i < 4; i++)
+		CHECK(!kid_in(kids, n, rows[i].kid));
+	kids_free(kids, n);
+	jwks = keyring_jwks(kr);
+	CHECK(jwks != NULL && strstr(jwks, "c2VjcmV0") == NULL && strstr(jwks, "oct") == NULL);
+	CHECK(keyring_refresh(kr) == 0);
+out:
+	free(jwks);
+	keyring_free(kr);
+	store_close(st);
+}
+
 /* Concurrency: signers on several threads while another thread keeps rotating and refreshing. */
 struct race {
 	struct keyring *kr;
@@ -738,6 +785,7 @@ test_passwords(void)
 {
 	char *h1 = NULL, *h2 = NULL, *h3 = NULL;
 	double t0, t_real, t_dummy;
+	int i;
 
 	pw_params(1, 16384, 2);
 	CHECK(pw_hash("correct horse battery staple", &h1) == PW_OK);
@@ -756,14 +804,18 @@ test_passwords(void)
 	CHECK(pw_verify(h1, NULL) == PW_ERROR);
 	CHECK(pw_hash("", &h3) == PW_OK && h3 != NULL && pw_verify(h3, "") == PW_OK);
 
-	/* Unknown identities cost a hash with the same parameters (SECURITY.md 9). */
-	t0 = now_s();
-	CHECK(pw_verify(h1, "wrong password") == PW_MISMATCH);
-	t_real = now_s() - t0;
-	t0 = now_s();
-	CHECK(pw_verify(NULL, "wrong password") == PW_MISMATCH);
-	t_dummy = now_s() - t0;
-	CHECK(t_dummy > t_real / 3 && t_dummy < t_real * 3);
+	/* Unknown identities cost a hash with the same parameters (SECURITY.md 9): best of 3 against noise. */
+	for (t_real = t_dummy = 1e300, i = 0; i < 3; i++) {
+		t0 = now_s();
+		CHECK(pw_verify(h1, "wrong password") == PW_MISMATCH);
+		if (now_s() - t0 < t_real)
+			t_real = now_s() - t0;
+		t0 = now_s();
+		CHECK(pw_verify(NULL, "wrong password") == PW_MISMATCH);
+		if (now_s() - t0 < t_dummy)
+			t_dummy = now_s() - t0;
+	}
+	CHECK(t_dummy > t_real / 2 && t_dummy < t_real * 2);
 
 	/* Rehash when the configuration changed; old hashes still verify. */
 	CHECK(!pw_needs_rehash(h1));
@@ -796,7 +848,7 @@ out:
 }
 
 struct slow {
-	atomic_int started;
+	atomic_int *go;		/* both threads start together */
 	double begin, end;
 	enum pw_rc rc;
 };
@@ -807,8 +859,9 @@ slow_hash(void *arg)
 	struct slow *s = arg;
 	char *h = NULL;
 
+	while (!atomic_load(s->go))
+		;
 	s->begin = now_s();
-	atomic_store(&s->started, 1);
 	s->rc = pw_hash("a slow password", &h);
 	s->end = now_s();
 	free(h);
@@ -816,19 +869,20 @@ slow_hash(void *arg)
 }
 
 /*
- * PW_BUSY: with a cap of 1, a second hash waits 2 s while a slow one runs, then gives up.  The slow hash is
- * calibrated to last about 3.5 s on this machine; if it still ended too early, the attempt does not count and
- * is repeated with twice the cost.
+ * PW_BUSY: with a cap of 1, two slow hashes start together; whichever gets the slot hashes for about 3.5 s
+ * (calibrated on this machine), the other must give up after 2 s.  The attempt only counts when the first
+ * finished hash did outlast the 2 s wait (otherwise the machine was faster than calibrated, and the cost
+ * doubles); a broken cap then shows as two PW_OK.
  */
 static void
 test_pw_busy(void)
 {
-	struct slow s;
-	pthread_t th;
+	struct slow s[2];
+	pthread_t th[2];
+	atomic_int go;
 	char *h = NULL;
-	double t0, t1, per_pass;
-	enum pw_rc rc;
-	int t_cost, attempt, judged = 0;
+	double t0, per_pass, start, first_ok_end;
+	int i, t_cost, attempt, judged = 0, nok, nbusy;
 
 	pw_params(4, 8192, 1);
 	t0 = now_s();
@@ -839,23 +893,31 @@ test_pw_busy(void)
 	t_cost = (int)(3.5 / (per_pass > 1e-4 ? per_pass : 1e-4)) + 1;
 	for (attempt = 0; attempt < 3 && !judged; attempt++, t_cost *= 2) {
 		pw_params(t_cost, 8192, 1);
-		memset(&s, 0, sizeof(s));
-		pthread_create(&th, NULL, slow_hash, &s);
-		while (!atomic_load(&s.started))
-			usleep(1000);
-		usleep(300000);	/* let the thread take the only slot */
-		t0 = now_s();
-		rc = pw_hash("second", &h);
-		t1 = now_s();
-		pthread_join(th, NULL);
-		free(h);
-		h = NULL;
-		if (s.end < t1)
-			continue;	/* the slow hash ended while we waited: inconclusive */
+		memset(s, 0, sizeof(s));
+		atomic_init(&go, 0);
+		for (i = 0; i < 2; i++) {
+			s[i].go = &go;
+			pthread_create(&th[i], NULL, slow_hash, &s[i]);
+		}
+		atomic_store(&go, 1);
+		for (i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		start = s[0].begin > s[1].begin ? s[0].begin : s[1].begin;
+		first_ok_end = 1e300;
+		for (nok = nbusy = i = 0; i < 2; i++) {
+			if (s[i].rc == PW_OK) {
+				nok++;
+				if (s[i].end < first_ok_end)
+					first_ok_end = s[i].end;
+			} else if (s[i].rc == PW_BUSY) {
+				nbusy++;
+				CHECK(s[i].end - s[i].begin > 1.9 && s[i].end - s[i].begin < 3.0);
+			}
+		}
+		if (first_ok_end - start < 2.3)
+			continue;	/* the hash ended before the other's wait did: inconclusive */
 		judged = 1;
-		CHECK(rc == PW_BUSY);
-		CHECK(t1 - t0 > 1.9 && t1 - t0 < 3.0);
-		CHECK(s.rc == PW_OK);
+		CHECK(nok == 1 && nbusy == 1);
 	}
 	CHECK(judged);
 	/* The slot is free again. */
@@ -917,6 +979,7 @@ main(void)
 	}
 	TEST_RUN(test_decode_unverified);
 	TEST_RUN(test_rotation);
+	TEST_RUN(test_bad_rows);
 	TEST_RUN(test_refresh_race);
 	TEST_RUN(test_passwords);
 	TEST_RUN(test_pw_busy);
