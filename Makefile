@@ -26,7 +26,7 @@ FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 # Debian packages: what running needs, and what testing adds.
 DEPS_RUN  = gcc make pkg-config openssl libmicrohttpd-dev libcjose-dev libjansson-dev libargon2-dev \
             libsqlite3-dev libssl-dev
-DEPS_TEST = $(DEPS_RUN) clang libclang-rt-14-dev curl nodejs npm apache2 libapache2-mod-auth-openidc chromium \
+DEPS_TEST = $(DEPS_RUN) clang libclang-rt-14-dev curl apache2 libapache2-mod-auth-openidc chromium \
             valgrind wrk cppcheck clang-format clang-tidy sqlite3
 
 .PHONY: all deps deps-test run test unit e2e check valgrind lint fuzz fuzz-bins fuzz-replay bench clean certs
@@ -70,8 +70,14 @@ endef
 deps:
 	$(call install_missing,$(DEPS_RUN))
 
+# Node.js may come from Debian or from elsewhere (nodesource bundles npm, and then Debian's npm conflicts):
+# install Debian's only when no node/npm is on the PATH.
 deps-test:
 	$(call install_missing,$(DEPS_TEST))
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then echo "installing: nodejs npm"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else echo "missing node/npm; run: sudo apt-get install -y nodejs npm"; exit 1; fi; }
 
 certs: certs/server.pem
 

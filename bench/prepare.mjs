@@ -6,7 +6,7 @@
 // client (client_secret_basic, redirect http://127.0.0.1:9/cb, never contacted), logs in once through the real
 // login form (the e2e helpers in tests/e2e/lib), redeems that first code for the access token used by the
 // userinfo run, then calls /authorize with the session cookie (keep-alive, BENCH_MINT_CONCURRENCY connections) and
-// collects the code from each Location header, until it has NCODES codes or MINT_SECONDS (default 25) have
+// collects the code from each Location header, until it has NCODES codes or MINT_SECONDS (default 30) have
 // passed, whichever comes first (a slow /authorize must not blow the run's time budget).  Writes into OUTDIR:
 //   codes.txt   one code per line (read by bench/token.lua)
 //   env.sh      shell assignments: BENCH_BASIC (Authorization value), BENCH_AT (access token), BENCH_CODES,
@@ -29,7 +29,7 @@ if (!issuer || !conf || !outdir || !ncodesArg) {
 	process.exit(2);
 }
 const NCODES = Number(ncodesArg);
-const MINT_SECONDS = Number(mintSecondsArg || 25);
+const MINT_SECONDS = Number(mintSecondsArg || 30);
 const CONCURRENCY = Number(process.env.BENCH_MINT_CONCURRENCY || 16);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const BIN = path.resolve(ROOT, process.env.ANCHORID || 'build/anchorid');

@@ -29,6 +29,7 @@ struct conf {
 	int conn_timeout;		/* seconds idle before a connection is closed: 30 */
 	char *www_dir;			/* "www": templates and static assets, read once at start */
 	char *database;			/* "var/anchorid.db" */
+	char *database_sync;		/* "full": fsync every commit; "normal": survive process crashes only */
 	char *access_log;		/* "-" = stderr */
 	char *log_level;		/* "info" */
 	bool registration_200;		/* quirk: answer registration with 200 instead of 201 */

@@ -33,6 +33,11 @@ struct store;
 /** store_open(path): open (creating if needed) the database at ${path}, enable WAL, run pending schema
  * migrations in one transaction each; NULL on failure (logged). */
 struct store *store_open(const char *path);
+/** store_set_sync(st, full): durability of commits.  full (the default): every commit is on disk before it
+ * returns (an fsync of the WAL).  !full: a commit survives a crash of the process and the database stays
+ * consistent after any crash, but the last commits before a power loss may be lost.  Call before other threads
+ * use ${st}.  -1 on error. */
+int store_set_sync(struct store *st, bool full);
 /** store_close(st): close every per-thread connection and free ${st}; NULL is a no-op. */
 void store_close(struct store *st);
 /** store_schema_version(st): the applied migration number, or -1. */

@@ -56,8 +56,14 @@ make_parent_dir(const char *path)
 static struct store *
 open_store(const struct conf *conf)
 {
+	struct store *st;
+
 	make_parent_dir(conf->database);
-	return (store_open(conf->database));
+	if ((st = store_open(conf->database)) != NULL && store_set_sync(st, strcmp(conf->database_sync, "full") == 0) == -1) {
+		store_close(st);
+		st = NULL;
+	}
+	return (st);
 }
 
 static int

@@ -46,6 +46,7 @@ static const char *conf_check_issuer_form(const char *);
 static const char *conf_check_listen(const char *);
 static const char *conf_check_log_level(const char *);
 static const char *conf_check_alg(const char *);
+static const char *conf_check_sync(const char *);
 static const char *conf_check_nonempty(const char *);
 
 /* One aligned row per key reads better than what the formatter makes of it. */
@@ -72,6 +73,7 @@ static const struct conf_key conf_keys[] = {
 	I(conn_timeout, 1, 3600, 30),
 	S(www_dir, "www", conf_check_nonempty),
 	S(database, "var/anchorid.db", conf_check_nonempty),
+	S(database_sync, "full", conf_check_sync),
 	S(access_log, "-", conf_check_nonempty),
 	S(log_level, "info", conf_check_log_level),
 	B(registration_200, 0),
@@ -245,6 +247,14 @@ conf_check_log_level(const char *v)
 	enum log_level l;
 
 	return (log_level_parse(v, &l) == 0 ? NULL : "must be one of error, warn, info, debug");
+}
+
+static const char *
+conf_check_sync(const char *v)
+{
+	if (strcmp(v, "full") == 0 || strcmp(v, "normal") == 0)
+		return (NULL);
+	return ("must be full or normal");
 }
 
 static const char *

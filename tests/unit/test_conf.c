@@ -471,7 +471,7 @@ test_example(void)
 			strncat(out, p, (size_t)(nl - p));
 	}
 	/* struct conf has 35 keys (trusted_proxies included): every one is documented. */
-	CHECK(keys == 35);
+	CHECK(keys == 36);
 	write_file(cfpath, out, strlen(out));
 	free(out);
 	CHECK(conf_init(&d) == 0);
