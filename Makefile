@@ -133,8 +133,13 @@ fuzz: deps-test fuzz-bins
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
 		echo "== $$n"; $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n tests/fuzz/corpus/$$n; done
 
+# bench: the default durability (an fsync per commit: bounded by the disk) and database_sync = normal (bounded by
+# the CPU), each in one run beside the machine's signing ceiling.
 bench: deps-test all certs
 	bench/run.sh
+	cp build/bench.txt build/bench-full.txt
+	BENCH_SYNC=normal bench/run.sh
+	cp build/bench.txt build/bench-normal.txt
 
 clean:
 	rm -rf build

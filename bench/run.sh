@@ -5,7 +5,8 @@
 #   bench/run.sh          (env: ANCHORID binary, BENCH_DURATION s per wrk run, BENCH_TOKEN_DURATION,
 #                          BENCH_THREADS, BENCH_CONNECTIONS, BENCH_MINT_SECONDS time budget for minting codes,
 #                          BENCH_DBDIR directory for the database instead of the temp dir (e.g. /dev/shm, to see
-#                          the server without fsync), BENCH_KEEP=1 keeps the temp dir)
+#                          the server without fsync), BENCH_SYNC full|normal (database_sync, default full),
+#                          BENCH_KEEP=1 keeps the temp dir)
 #
 # 1. openssl speed -multi NCPU rsa2048 ecdsap256: sign/s over all cores.  The token endpoint signs one RS256 ID
 #    token and one ES256 access token per request, so its ceiling is 1 / (1/rsa + 1/ecdsa) requests/s.
@@ -114,6 +115,7 @@ start_server() {
 		tls_key = "$ROOT/certs/server.key"
 		threads = $NCPU
 		database = "${BENCH_DBDIR:-$TMP}/anchorid.db"
+		database_sync = ${BENCH_SYNC:-full}
 		www_dir = "$ROOT/www"
 		access_log = "$TMP/access.log"
 		log_level = warn
@@ -228,7 +230,7 @@ PCT_RSA=$(awk -v t="${RPS[token]}" -v r="$RSA" 'BEGIN { printf "%.1f", t / r * 1
 
 {
 	echo "anchorid bench $(date -u '+%Y-%m-%dT%H:%M:%SZ')  $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src include 2>/dev/null || echo '+dirty')"
-	echo "machine: $NCPU x $cpu; server $NCPU threads, TLS, database on $fstype; wrk -t$WRK_T -c$WRK_C on the same CPUs"
+	echo "machine: $NCPU x $cpu; server $NCPU threads, TLS, database on $fstype (database_sync ${BENCH_SYNC:-full}); wrk -t$WRK_T -c$WRK_C on the same CPUs"
 	printf 'openssl speed -multi %s: rsa2048 sign %s/s, ecdsa p256 sign %s/s -> token ceiling %s/s (%s ms CPU/req); others %s%% just before\n' \
 		"$NCPU" "$RSA" "$ECDSA" "$CEIL" "$SIGN_MS" "$SPEED_OTHERS"
 	printf '%-10s %9s %9s %9s %7s %12s %8s %7s\n' endpoint 'req/s' 'p50 ms' 'p99 ms' errors 'srv CPU/req' 'srv CPU' others

@@ -116,6 +116,9 @@ bool client_post_logout_ok(const struct client *c, const char *uri);
  * and sets *err_code to "invalid_redirect_uri" or "invalid_client_metadata" (RFC 7591 §3.2.2); on memory
  * failure *err_code is "server_error". */
 json_t *client_metadata_validate(json_t *in, char *err, size_t errlen, const char **err_code);
+/** reg_parse_body(req, resp): the registration body as one JSON object (media type, size, depth, duplicate
+ * members checked); NULL with a 400/413 written into ${resp}.  Fuzzed by tests/fuzz/fuzz_json.c. */
+json_t *reg_parse_body(const struct request *req, struct response *resp);
 
 /* userinfo.c */
 /** userinfo_claims(app, g, id, c): the claims the UserInfo endpoint releases for grant ${g} of identity ${id} to

@@ -530,9 +530,9 @@ json_depth_ok(const char *s, size_t len, int max)
 	return (true);
 }
 
-/* reg_parse_body(req, resp): SECURITY.md 11/15: the request body as a JSON object (application/json, at most
+/** reg_parse_body(req, resp): SECURITY.md 11/15: the request body as a JSON object (application/json, at most
  * OIDC_MAX_METADATA bytes, REG_MAX_DEPTH deep, no duplicate members); NULL with a 400/413 written. */
-static json_t *
+json_t *
 reg_parse_body(const struct request *req, struct response *resp)
 {
 	json_error_t jerr;
