@@ -19,15 +19,14 @@
 struct jwt_parts {
 	const char *hdr, *payload, *sig;
 	size_t hdr_len, payload_len, sig_len;
-	size_t len;			/* the whole token */
+	size_t len; /* the whole token */
 };
 
 /* b64url_char(c): RFC 4648 §5 alphabet, no padding (RFC 7515 §2 "Base64url Encoding"). */
 static bool
 b64url_char(unsigned char c)
 {
-	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-	    c == '_');
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_');
 }
 
 /*
@@ -250,8 +249,9 @@ jwt_verify(struct keyring *kr, const char *token, const char *const *allowed_alg
 	if (json_object_get(hdr, "crit") != NULL)
 		goto out;
 	why = "typ";
-	if (typ != NULL && ((htyp = json_string_value(json_object_get(hdr, "typ"))) == NULL ||
-	    strcasecmp(typ_norm(htyp), typ_norm(typ)) != 0))
+	if (typ != NULL &&
+	    ((htyp = json_string_value(json_object_get(hdr, "typ"))) == NULL ||
+	        strcasecmp(typ_norm(htyp), typ_norm(typ)) != 0))
 		goto out;
 	/* SECURITY.md 13: kid always set; the key it names fixes kty and alg (no algorithm confusion). */
 	why = "kid";

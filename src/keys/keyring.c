@@ -24,20 +24,20 @@
 #include "store.h"
 #include "util.h"
 
-#define KEYS_RSA_MIN_BITS 2048		/* RFC 7518 §3.3: 2048 or larger */
-#define KEYS_RSA_MAX_BITS 8192		/* larger keys make every token cost tens of ms */
-#define KEYS_EXPIRE_SLACK 60		/* seconds past the longest token lifetime: clock skew and refresh period */
+#define KEYS_RSA_MIN_BITS 2048 /* RFC 7518 §3.3: 2048 or larger */
+#define KEYS_RSA_MAX_BITS 8192 /* larger keys make every token cost tens of ms */
+#define KEYS_EXPIRE_SLACK 60   /* seconds past the longest token lifetime: clock skew and refresh period */
 
 const struct keys_alg keys_algs[KEYS_NALGS] = {
-	{ "RS256", CJOSE_JWK_KTY_RSA, "RSA" },	/* ID tokens: the reference clients accept only RS256 */
-	{ "ES256", CJOSE_JWK_KTY_EC, "EC" },	/* access and agent tokens: cheaper to sign */
+	{ "RS256", CJOSE_JWK_KTY_RSA, "RSA" }, /* ID tokens: the reference clients accept only RS256 */
+	{ "ES256", CJOSE_JWK_KTY_EC, "EC" },   /* access and agent tokens: cheaper to sign */
 };
 
 struct keyring {
-	struct store *st;		/* not owned */
-	pthread_mutex_t swap_mu;	/* guards ${cur} while a reader takes a reference */
-	pthread_mutex_t refresh_mu;	/* one refresh at a time */
-	struct kr_snap *cur;		/* the snapshot readers get; owns one reference */
+	struct store *st;           /* not owned */
+	pthread_mutex_t swap_mu;    /* guards ${cur} while a reader takes a reference */
+	pthread_mutex_t refresh_mu; /* one refresh at a time */
+	struct kr_snap *cur;        /* the snapshot readers get; owns one reference */
 };
 
 /** keys_alg_find(alg): the entry of keys_algs[] for ${alg}, or NULL when we do not implement it. */
@@ -167,14 +167,13 @@ fail:
 static void
 json_scrub(json_t *o)
 {
-	const char *name;
+	void *it;
 	json_t *v;
 
-	if (o == NULL)
-		return;
-	json_object_foreach(o, name, v)
-		if (json_is_string(v))
+	for (it = json_object_iter(o); it != NULL; it = json_object_iter_next(o, it)) {
+		if (json_is_string(v = json_object_iter_value(it)))
 			explicit_bzero((char *)json_string_value(v), json_string_length(v));
+	}
 }
 
 /*
@@ -269,9 +268,8 @@ row_fingerprint(struct stored_key **rows, size_t n, unsigned char out[32])
 	for (i = 0; i < n; i++) {
 		sha256(rows[i]->jwk != NULL ? rows[i]->jwk : "", rows[i]->jwk != NULL ? strlen(rows[i]->jwk) : 0, h);
 		buf_printf(&b, "%s|%s|%lld|%lld|%lld|%lld|", rows[i]->kid != NULL ? rows[i]->kid : "",
-		    rows[i]->alg != NULL ? rows[i]->alg : "",
-		    (long long)rows[i]->created_at, (long long)rows[i]->activate_at,
-		    (long long)rows[i]->retire_at, (long long)rows[i]->expire_at);
+		    rows[i]->alg != NULL ? rows[i]->alg : "", (long long)rows[i]->created_at,
+		    (long long)rows[i]->activate_at, (long long)rows[i]->retire_at, (long long)rows[i]->expire_at);
 		buf_append(&b, h, sizeof(h));
 	}
 	if (b.err) {

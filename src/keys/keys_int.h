@@ -15,15 +15,15 @@
 
 #include "keys.h"
 
-#define KEYS_MAX_JSON_DEPTH 32		/* JWT headers/payloads and JWKs nest 3-4 levels; 32 is generous */
-#define KEYS_MAX_JWK 16384		/* a JWK text longer than this is not a key we made or accept */
-#define KEYS_NALGS 2			/* the algorithms we sign with, see keys_algs[] */
+#define KEYS_MAX_JSON_DEPTH 32 /* JWT headers/payloads and JWKs nest 3-4 levels; 32 is generous */
+#define KEYS_MAX_JWK 16384     /* a JWK text longer than this is not a key we made or accept */
+#define KEYS_NALGS 2           /* the algorithms we sign with, see keys_algs[] */
 
 /* One signing algorithm we implement (RFC 7518 §3.1) and the key type it needs. */
 struct keys_alg {
-	const char *alg;		/* "RS256" */
-	cjose_jwk_kty_t kty;		/* CJOSE_JWK_KTY_RSA */
-	const char *kty_name;		/* "RSA": the JWK "kty" */
+	const char *alg;      /* "RS256" */
+	cjose_jwk_kty_t kty;  /* CJOSE_JWK_KTY_RSA */
+	const char *kty_name; /* "RSA": the JWK "kty" */
 };
 
 extern const struct keys_alg keys_algs[KEYS_NALGS];
@@ -31,32 +31,32 @@ extern const struct keys_alg keys_algs[KEYS_NALGS];
 /* A key imported once from its stored JWK and shared, read-only, by every snapshot that lists it.  cjose's own
  * retain count is not atomic, so sharing across threads goes through ${refs} here and cjose's count stays 1. */
 struct kr_key {
-	atomic_uint refs;		/* snapshots holding it; freed at 0 */
-	cjose_jwk_t *jwk;		/* the private key, imported once, never changed after publication */
-	const struct keys_alg *alg;	/* points into keys_algs[] */
-	char *kid;			/* as stored: the RFC 7638 thumbprint */
-	unsigned char jwk_sha[32];	/* SHA-256 of the stored JWK text: a changed row is imported again */
-	json_t *pub;			/* public JWK {kty, kid, use, alg, public members}: built by allow-list */
+	atomic_uint refs;           /* snapshots holding it; freed at 0 */
+	cjose_jwk_t *jwk;           /* the private key, imported once, never changed after publication */
+	const struct keys_alg *alg; /* points into keys_algs[] */
+	char *kid;                  /* as stored: the RFC 7638 thumbprint */
+	unsigned char jwk_sha[32];  /* SHA-256 of the stored JWK text: a changed row is imported again */
+	json_t *pub;                /* public JWK {kty, kid, use, alg, public members}: built by allow-list */
 };
 
 /* A key as listed by the store at the snapshot's creation: the shared material and this row's times. */
 struct kr_entry {
-	struct kr_key *key;		/* one reference owned by the snapshot */
-	int64_t created_at;		/* published from here */
-	int64_t activate_at;		/* signs from here */
-	int64_t retire_at;		/* 0, or stops signing from here */
-	int64_t expire_at;		/* 0, or unpublished from here (the store stops listing it) */
+	struct kr_key *key;  /* one reference owned by the snapshot */
+	int64_t created_at;  /* published from here */
+	int64_t activate_at; /* signs from here */
+	int64_t retire_at;   /* 0, or stops signing from here */
+	int64_t expire_at;   /* 0, or unpublished from here (the store stops listing it) */
 };
 
 /* An immutable view of the keyring.  Readers hold a reference; keyring_refresh() swaps in a new one.  Which
  * key signs is decided at signing time from the entries' times, so an activation needs no refresh; expiry
  * removes the row from the store's list, which changes the fingerprint. */
 struct kr_snap {
-	atomic_uint refs;		/* 1 for the keyring's pointer + 1 per reader */
-	struct kr_entry *ents;		/* published keys, in the store's order (oldest first) */
+	atomic_uint refs;      /* 1 for the keyring's pointer + 1 per reader */
+	struct kr_entry *ents; /* published keys, in the store's order (oldest first) */
 	size_t nents;
-	char *jwks;			/* {"keys":[...]} of every published key, public members only */
-	unsigned char fingerprint[32];	/* SHA-256 over (kid, alg, JWK hash, times) of the listed rows */
+	char *jwks;                    /* {"keys":[...]} of every published key, public members only */
+	unsigned char fingerprint[32]; /* SHA-256 over (kid, alg, JWK hash, times) of the listed rows */
 };
 
 /** keyring_snap_get(kr): a reference to the current snapshot (never NULL); release with keyring_snap_put. */

@@ -22,16 +22,16 @@
 #include "log.h"
 #include "util.h"
 
-#define PW_SALT_LEN 16			/* RFC 9106 §3.1: 128 bits of salt */
-#define PW_HASH_LEN 32			/* RFC 9106 §4: 256-bit tag */
-#define PW_WAIT_MS 2000			/* longer than this in the queue: PW_BUSY (the caller answers 503) */
-#define PW_MAX_ENCODED 256		/* an encoded hash with 32-bit parameters fits in 130 bytes */
+#define PW_SALT_LEN 16     /* RFC 9106 §3.1: 128 bits of salt */
+#define PW_HASH_LEN 32     /* RFC 9106 §4: 256-bit tag */
+#define PW_WAIT_MS 2000    /* longer than this in the queue: PW_BUSY (the caller answers 503) */
+#define PW_MAX_ENCODED 256 /* an encoded hash with 32-bit parameters fits in 130 bytes */
 
 static struct {
-	bool ready;			/* pw_init() succeeded */
-	sem_t slots;			/* argon2_max_concurrent hashes at once */
+	bool ready;  /* pw_init() succeeded */
+	sem_t slots; /* argon2_max_concurrent hashes at once */
 	uint32_t t_cost, m_cost, lanes;
-	char dummy[PW_MAX_ENCODED];	/* a hash nothing verifies against, with the configured parameters */
+	char dummy[PW_MAX_ENCODED]; /* a hash nothing verifies against, with the configured parameters */
 } pw;
 
 /** pw_init(conf): argon2id parameters and the concurrency cap (a counting semaphore).  Call once (tests call
@@ -57,9 +57,8 @@ pw_init(const struct conf *conf)
 	pw.m_cost = (uint32_t)conf->argon2_m_cost;
 	pw.lanes = (uint32_t)conf->argon2_parallelism;
 	/* A fixed salt and an all-zero tag: verifying any password against it costs one full hash and fails. */
-	snprintf(pw.dummy, sizeof(pw.dummy), "$argon2id$v=%d$m=%u,t=%u,p=%u$%s$%s", ARGON2_VERSION_13,
-	    pw.m_cost, pw.t_cost, pw.lanes, "YW5jaG9yaWQtZHVtbXkhIQ",
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	snprintf(pw.dummy, sizeof(pw.dummy), "$argon2id$v=%d$m=%u,t=%u,p=%u$%s$%s", ARGON2_VERSION_13, pw.m_cost,
+	    pw.t_cost, pw.lanes, "YW5jaG9yaWQtZHVtbXkhIQ", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
 	pw.ready = true;
 	return (0);
 }
@@ -124,8 +123,8 @@ pw_hash(const char *password, char **out)
 		log_warn("pw_hash: calloc");
 		goto out;
 	}
-	if ((r = argon2id_hash_encoded(pw.t_cost, pw.m_cost, pw.lanes, password, strlen(password), salt,
-	    sizeof(salt), PW_HASH_LEN, enc, enclen)) != ARGON2_OK) {
+	if ((r = argon2id_hash_encoded(pw.t_cost, pw.m_cost, pw.lanes, password, strlen(password), salt, sizeof(salt),
+	         PW_HASH_LEN, enc, enclen)) != ARGON2_OK) {
 		log_warnx("pw_hash: argon2: %s", argon2_error_message(r));
 		goto out;
 	}
@@ -172,7 +171,7 @@ num_u32(const char *s, char end, uint32_t *out)
 	size_t i;
 
 	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
-		if (i == 10 || (i > 0 && v == 0))	/* no leading zeros, no overflow */
+		if (i == 10 || (i > 0 && v == 0)) /* no leading zeros, no overflow */
 			return (NULL);
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
@@ -193,12 +192,11 @@ pw_needs_rehash(const char *encoded)
 	if (encoded == NULL || !pw.ready || strncmp(encoded, prefix, sizeof(prefix) - 1) != 0)
 		return (true);
 	s = encoded + sizeof(prefix) - 1;
-	if ((s = num_u32(s, '$', &v)) == NULL || strncmp(s, "m=", 2) != 0 ||
-	    (s = num_u32(s + 2, ',', &m)) == NULL || strncmp(s, "t=", 2) != 0 ||
-	    (s = num_u32(s + 2, ',', &t)) == NULL || strncmp(s, "p=", 2) != 0 ||
+	if ((s = num_u32(s, '$', &v)) == NULL || strncmp(s, "m=", 2) != 0 || (s = num_u32(s + 2, ',', &m)) == NULL ||
+	    strncmp(s, "t=", 2) != 0 || (s = num_u32(s + 2, ',', &t)) == NULL || strncmp(s, "p=", 2) != 0 ||
 	    (s = num_u32(s + 2, '$', &p)) == NULL || (salt_end = strchr(s, '$')) == NULL)
 		return (true);
 	/* Unpadded base64: 16 bytes of salt are 22 characters, a 32-byte tag 43. */
-	return (v != ARGON2_VERSION_13 || m != pw.m_cost || t != pw.t_cost || p != pw.lanes ||
-	    salt_end - s != 22 || strlen(salt_end + 1) != 43);
+	return (v != ARGON2_VERSION_13 || m != pw.m_cost || t != pw.t_cost || p != pw.lanes || salt_end - s != 22 ||
+	    strlen(salt_end + 1) != 43);
 }

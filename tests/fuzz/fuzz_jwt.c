@@ -29,7 +29,7 @@ static char path[sizeof(dir) + 16];
 static struct conf conf;
 static struct store *st;
 static struct keyring *kr;
-static char *kid_rs, *kid_es;	/* the keyring's kids */
+static char *kid_rs, *kid_es; /* the keyring's kids */
 
 static void
 fuzz_cleanup(void)
@@ -72,12 +72,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_init(LOG_LVL_ERROR, NULL);
-	if (mkdtemp(dir) == NULL || conf_init(&conf) == -1)
+	if (mkdtemp(dir) == NULL || conf_init(&conf) == -1) {
+		fprintf(stderr, "fuzz_jwt: cannot make a temporary directory\n");
 		abort();
+	}
 	snprintf(path, sizeof(path), "%s/keys.db", dir);
 	if ((st = store_open(path)) == NULL || (kr = keyring_open(st, &conf)) == NULL ||
-	    (kid_rs = signing_kid("RS256")) == NULL || (kid_es = signing_kid("ES256")) == NULL)
+	    (kid_rs = signing_kid("RS256")) == NULL || (kid_es = signing_kid("ES256")) == NULL) {
+		fprintf(stderr, "fuzz_jwt: cannot set up a keyring in %s\n", dir);
+		fuzz_cleanup();
 		abort();
+	}
 	atexit(fuzz_cleanup);
 	return (0);
 }
@@ -90,8 +95,7 @@ rekeyed(const char *token, json_t *header)
 	char *h = NULL, *hb = NULL, *out = NULL;
 	struct buf b;
 
-	if (kid == NULL || (strcmp(kid, "rs") != 0 && strcmp(kid, "es") != 0) ||
-	    (rest = strchr(token, '.')) == NULL)
+	if (kid == NULL || (strcmp(kid, "rs") != 0 && strcmp(kid, "es") != 0) || (rest = strchr(token, '.')) == NULL)
 		return (NULL);
 	json_object_set_new(header, "kid", json_string(strcmp(kid, "rs") == 0 ? kid_rs : kid_es));
 	if ((h = json_dumps(header, JSON_COMPACT)) != NULL && (hb = b64url_encode(h, strlen(h))) != NULL) {
