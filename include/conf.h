@@ -11,56 +11,56 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CONF_MAX_LINE 4096	/* longer lines are an error: no legitimate value needs more */
+#define CONF_MAX_LINE 4096 /* longer lines are an error: no legitimate value needs more */
 #define CONF_MAX_PROXIES 16
 
 struct conf {
 	/* [server] */
-	char *issuer;			/* "https://localhost:8443": no trailing slash, https unless loopback http */
-	char *listen;			/* address to bind: "127.0.0.1", "::1", "0.0.0.0", "::" */
-	int port;			/* 8443 */
-	bool tls;			/* true: serve HTTPS with tls_cert/tls_key */
-	char *tls_cert;			/* "certs/server.pem" (PEM chain) */
-	char *tls_key;			/* "certs/server.key" */
+	char *issuer;   /* "https://localhost:8443": no trailing slash, https unless loopback http */
+	char *listen;   /* address to bind: "127.0.0.1", "::1", "0.0.0.0", "::" */
+	int port;       /* 8443 */
+	bool tls;       /* true: serve HTTPS with tls_cert/tls_key */
+	char *tls_cert; /* "certs/server.pem" (PEM chain) */
+	char *tls_key;  /* "certs/server.key" */
 	char *trusted_proxies[CONF_MAX_PROXIES]; /* addresses whose X-Forwarded-For/-Proto we believe */
 	int n_trusted_proxies;
-	int threads;			/* worker threads; 0 = number of CPUs */
-	int max_connections;		/* 1024 */
-	int conn_timeout;		/* seconds idle before a connection is closed: 30 */
-	char *www_dir;			/* "www": templates and static assets, read once at start */
-	char *database;			/* "var/anchorid.db" */
-	char *database_sync;		/* "full": fsync every commit; "normal": survive process crashes only */
-	char *access_log;		/* "-" = stderr */
-	char *log_level;		/* "info" */
-	bool registration_200;		/* quirk: answer registration with 200 instead of 201 */
+	int threads;           /* worker threads; 0 = number of CPUs */
+	int max_connections;   /* 1024 */
+	int conn_timeout;      /* seconds idle before a connection is closed: 30 */
+	char *www_dir;         /* "www": templates and static assets, read once at start */
+	char *database;        /* "var/anchorid.db" */
+	char *database_sync;   /* "full": fsync every commit; "normal": survive process crashes only */
+	char *access_log;      /* "-" = stderr */
+	char *log_level;       /* "info" */
+	bool registration_200; /* quirk: answer registration with 200 instead of 201 */
 
 	/* [lifetimes] seconds */
-	int64_t code_ttl;		/* 60 */
-	int64_t id_token_ttl;		/* 900 */
-	int64_t access_token_ttl;	/* 600 */
-	int64_t refresh_token_ttl;	/* 2592000 (30 days) */
-	int64_t session_ttl;		/* 28800 (8 h) */
-	int64_t setup_ttl;		/* 86400: password-setup URL */
-	int64_t client_idle_ttl;	/* 7776000 (90 days): unused dynamically registered clients expire */
-	int64_t key_activation_delay;	/* 3600: a rotated-in key is published this long before it signs */
-	int64_t auth_request_ttl;	/* 900: a pending login form stays valid this long */
+	int64_t code_ttl;             /* 60 */
+	int64_t id_token_ttl;         /* 900 */
+	int64_t access_token_ttl;     /* 600 */
+	int64_t refresh_token_ttl;    /* 2592000 (30 days) */
+	int64_t session_ttl;          /* 28800 (8 h) */
+	int64_t setup_ttl;            /* 86400: password-setup URL */
+	int64_t client_idle_ttl;      /* 7776000 (90 days): unused dynamically registered clients expire */
+	int64_t key_activation_delay; /* 3600: a rotated-in key is published this long before it signs */
+	int64_t auth_request_ttl;     /* 900: a pending login form stays valid this long */
 
 	/* [crypto] */
-	char *access_token_alg;		/* "ES256" (or "RS256") */
-	int rsa_bits;			/* 2048 */
+	char *access_token_alg; /* "ES256" (or "RS256") */
+	int rsa_bits;           /* 2048 */
 
 	/* [passwords] argon2id */
-	int argon2_t_cost;		/* 3 iterations */
-	int argon2_m_cost;		/* 65536 KiB */
-	int argon2_parallelism;		/* 1 lane */
-	int argon2_max_concurrent;	/* 4 hashes at once; more wait up to 2 s, then 503 */
-	int password_min_length;	/* 10 */
+	int argon2_t_cost;         /* 3 iterations */
+	int argon2_m_cost;         /* 65536 KiB */
+	int argon2_parallelism;    /* 1 lane */
+	int argon2_max_concurrent; /* 4 hashes at once; more wait up to 2 s, then 503 */
+	int password_min_length;   /* 10 */
 
 	/* [limits] abuse controls */
-	int login_max_failures;		/* 5: failures per identity+source before delays start */
-	int64_t login_max_delay;	/* 900 s: cap of the progressive delay */
-	int registration_per_hour;	/* 20 registrations per source address per hour */
-	int max_clients_per_source;	/* 200 live clients per source address */
+	int login_max_failures;     /* 5: failures per identity+source before delays start */
+	int64_t login_max_delay;    /* 900 s: cap of the progressive delay */
+	int registration_per_hour;  /* 20 registrations per source address per hour */
+	int max_clients_per_source; /* 200 live clients per source address */
 };
 
 /** conf_init(c): fill ${c} with the embedded defaults; -1 on memory failure.  Release with conf_release. */

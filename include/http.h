@@ -15,11 +15,11 @@
 
 #include "util.h"
 
-#define HTTP_MAX_BODY (64 * 1024)	/* no OAuth/OIDC request body needs more; larger gets 413 */
+#define HTTP_MAX_BODY (64 * 1024)        /* no OAuth/OIDC request body needs more; larger gets 413 */
 #define HTTP_MAX_HEADERS_MEM (32 * 1024) /* per-connection memory for request line + headers: larger gets 431 */
-#define HTTP_MAX_PAIRS 64		/* form / query / cookie pairs; more is a 400 */
+#define HTTP_MAX_PAIRS 64                /* form / query / cookie pairs; more is a 400 */
 #define HTTP_MAX_RESP_HEADERS 16
-#define HTTP_MAX_ADDR 64		/* textual address of the peer */
+#define HTTP_MAX_ADDR 64 /* textual address of the peer */
 
 /* ----------------------------------------------------------------------------------------- forms */
 
@@ -59,18 +59,18 @@ char *auth_parse_bearer(const char *header);
 /* -------------------------------------------------------------------------------------- requests */
 
 struct request {
-	const char *method;		/* "GET", "POST", ... */
-	const char *path;		/* decoded path, no query */
-	struct form query;		/* the query string */
-	struct form form;		/* the body, when it is application/x-www-form-urlencoded */
-	struct form cookies;		/* the Cookie header */
-	const char *body;		/* raw body bytes (NUL-terminated), "" when none */
+	const char *method;  /* "GET", "POST", ... */
+	const char *path;    /* decoded path, no query */
+	struct form query;   /* the query string */
+	struct form form;    /* the body, when it is application/x-www-form-urlencoded */
+	struct form cookies; /* the Cookie header */
+	const char *body;    /* raw body bytes (NUL-terminated), "" when none */
 	size_t body_len;
-	const char *content_type;	/* media type, lower case, without parameters; "" when absent */
-	char remote[HTTP_MAX_ADDR];	/* peer address, or the client named by a trusted proxy */
-	bool secure;			/* arrived over TLS, or over https at a trusted proxy */
-	uint64_t queued_ms;		/* HTTP_SLOW routes: how long the request waited for the slow lane */
-	void *impl;			/* the server's connection, for req_header */
+	const char *content_type;   /* media type, lower case, without parameters; "" when absent */
+	char remote[HTTP_MAX_ADDR]; /* peer address, or the client named by a trusted proxy */
+	bool secure;                /* arrived over TLS, or over https at a trusted proxy */
+	uint64_t queued_ms;         /* HTTP_SLOW routes: how long the request waited for the slow lane */
+	void *impl;                 /* the server's connection, for req_header */
 };
 
 /** req_header(r, name): a request header value (name case-insensitive), or NULL. */
@@ -82,19 +82,19 @@ const char *req_param(const struct request *r, const char *name);
 /* ------------------------------------------------------------------------------------- responses */
 
 enum resp_kind {
-	RESP_API = 0,	/* JSON/JWT responses: Cache-Control: no-store, Pragma: no-cache */
-	RESP_HTML,	/* pages: no-store plus the SECURITY.md 7 page headers (CSP, frame, referrer, nosniff) */
-	RESP_PUBLIC,	/* discovery, JWKS, static assets: cacheable (Cache-Control set by the handler) */
+	RESP_API = 0, /* JSON/JWT responses: Cache-Control: no-store, Pragma: no-cache */
+	RESP_HTML,    /* pages: no-store plus the SECURITY.md 7 page headers (CSP, frame, referrer, nosniff) */
+	RESP_PUBLIC,  /* discovery, JWKS, static assets: cacheable (Cache-Control set by the handler) */
 };
 
 struct response {
-	int status;			/* 200 unless set */
+	int status; /* 200 unless set */
 	enum resp_kind kind;
-	const char *content_type;	/* static string */
+	const char *content_type; /* static string */
 	struct buf body;
 	struct kv headers[HTTP_MAX_RESP_HEADERS]; /* extra headers, owned */
 	size_t n_headers;
-	char note[48];			/* short tag for the access log (an error code), never a secret */
+	char note[48]; /* short tag for the access log (an error code), never a secret */
 };
 
 /** resp_header(r, name, value): add a header (copied); silently ignored past HTTP_MAX_RESP_HEADERS. */
@@ -125,7 +125,7 @@ void resp_set_cookie(struct response *r, const char *name, const char *value, in
 
 typedef void (*http_handler)(void *ctx, const struct request *req, struct response *resp);
 
-#define HTTP_SLOW 1u	/* route flag: the handler hashes passwords; run it on the slow lane (see http_start) */
+#define HTTP_SLOW 1u /* route flag: the handler hashes passwords; run it on the slow lane (see http_start) */
 
 /* The route table: exact paths, or prefixes when the path ends in '/'.  A path that matches with a method not
  * in ${methods} answers 405 with Allow; no match answers 404. */
@@ -133,7 +133,7 @@ struct http_route {
 	const char *path;
 	unsigned methods;
 	http_handler fn;
-	unsigned flags;		/* HTTP_SLOW or 0 */
+	unsigned flags; /* HTTP_SLOW or 0 */
 };
 
 struct conf;

@@ -20,7 +20,7 @@ struct store;
 struct conf;
 struct keyring;
 
-#define KEYS_MAX_JWT 16384	/* a JWT longer than this is rejected before parsing */
+#define KEYS_MAX_JWT 16384 /* a JWT longer than this is rejected before parsing */
 
 /** keyring_open(st, conf): load the keys from ${st}; on first start generate one RS256 (conf->rsa_bits) and
  * one ES256 key, active at once, and store them.  NULL on failure (logged). */

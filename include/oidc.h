@@ -28,9 +28,9 @@ struct app {
 	struct store *st;
 	struct keyring *kr;
 	struct tmpl_set *tmpl;
-	struct throttle *throttle;	/* login / registration rate state, in memory */
-	unsigned char secret[32];	/* server HMAC key (stored in the database): CSRF tokens, signed forms */
-	char *discovery;		/* the discovery document, serialised once at start */
+	struct throttle *throttle; /* login / registration rate state, in memory */
+	unsigned char secret[32];  /* server HMAC key (stored in the database): CSRF tokens, signed forms */
+	char *discovery;           /* the discovery document, serialised once at start */
 };
 
 /** oidc_routes(n): the route table of every endpoint (static storage); *n gets its length. */

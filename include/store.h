@@ -22,10 +22,10 @@
 
 enum store_rc {
 	STORE_OK = 0,
-	STORE_NOTFOUND,		/* no such row (or expired) */
-	STORE_CONFLICT,		/* unique constraint, or the row is in a state that forbids the change */
-	STORE_REPLAY,		/* a single-use secret was used again (code, refresh token, setup token) */
-	STORE_ERROR,		/* internal error, already logged */
+	STORE_NOTFOUND, /* no such row (or expired) */
+	STORE_CONFLICT, /* unique constraint, or the row is in a state that forbids the change */
+	STORE_REPLAY,   /* a single-use secret was used again (code, refresh token, setup token) */
+	STORE_ERROR,    /* internal error, already logged */
 };
 
 struct store;
@@ -51,11 +51,11 @@ int64_t store_purge_expired(struct store *st, int64_t now, int64_t client_idle_t
 enum identity_state { IDENTITY_INACTIVE = 0, IDENTITY_ACTIVE, IDENTITY_DISABLED, IDENTITY_DELETED };
 
 struct identity {
-	int64_t id;		/* internal row id */
-	char *identifier;	/* canonical form (lower case, A-labels, no trailing dot) */
-	char *sub;		/* random, stable, never reused, even after deletion */
+	int64_t id;       /* internal row id */
+	char *identifier; /* canonical form (lower case, A-labels, no trailing dot) */
+	char *sub;        /* random, stable, never reused, even after deletion */
 	enum identity_state state;
-	char *password_hash;	/* argon2id encoded string, NULL until set */
+	char *password_hash; /* argon2id encoded string, NULL until set */
 	int64_t created_at, updated_at;
 	int64_t password_changed_at; /* 0 when never set */
 };
@@ -65,8 +65,8 @@ void identity_free(struct identity *id);
 const char *identity_state_name(enum identity_state s);
 /** store_identity_create(st, identifier, sub, now, out): insert an inactive identity; STORE_CONFLICT when a
  * non-deleted identity already has ${identifier} or ${sub} was ever used.  *out (may be NULL) gets the row. */
-enum store_rc store_identity_create(struct store *st, const char *identifier, const char *sub, int64_t now,
-    struct identity **out);
+enum store_rc store_identity_create(
+    struct store *st, const char *identifier, const char *sub, int64_t now, struct identity **out);
 /** store_identity_by_identifier(st, identifier, out): the non-deleted identity with ${identifier}. */
 enum store_rc store_identity_by_identifier(struct store *st, const char *identifier, struct identity **out);
 /** store_identity_by_id(st, id, out): any identity by row id, deleted ones included. */
@@ -84,24 +84,23 @@ enum store_rc store_identity_delete(struct store *st, int64_t id, int64_t now);
 
 /** store_setup_create(st, identity_id, token_hash, expires_at): a one-time password-setup token; any older
  * setup token of the identity dies in the same transaction. */
-enum store_rc store_setup_create(struct store *st, int64_t identity_id, const char *token_hash,
-    int64_t expires_at);
+enum store_rc store_setup_create(struct store *st, int64_t identity_id, const char *token_hash, int64_t expires_at);
 /** store_setup_peek(st, token_hash, now, identity_id): the identity of a live, unused setup token. */
 enum store_rc store_setup_peek(struct store *st, const char *token_hash, int64_t now, int64_t *identity_id);
 /** store_setup_use(st, token_hash, password_hash, now, identity_id): atomically consume the token, store the
  * password hash, make the identity active (unless disabled/deleted: STORE_CONFLICT) and delete the identity's
  * sessions.  STORE_NOTFOUND for unknown or expired tokens, STORE_REPLAY for used ones. */
-enum store_rc store_setup_use(struct store *st, const char *token_hash, const char *password_hash, int64_t now,
-    int64_t *identity_id);
+enum store_rc store_setup_use(
+    struct store *st, const char *token_hash, const char *password_hash, int64_t now, int64_t *identity_id);
 
 /* --------------------------------------------------------------------------------------------- clients */
 
 struct client {
-	char *client_id;	/* random, public */
-	char *secret_hash;	/* token_hash(client_secret); NULL for public clients (auth method "none") */
-	char *reg_token_hash;	/* token_hash(registration_access_token) */
-	json_t *metadata;	/* the registered metadata as returned to the client (no secrets) */
-	char *source;		/* address that registered it */
+	char *client_id;      /* random, public */
+	char *secret_hash;    /* token_hash(client_secret); NULL for public clients (auth method "none") */
+	char *reg_token_hash; /* token_hash(registration_access_token) */
+	json_t *metadata;     /* the registered metadata as returned to the client (no secrets) */
+	char *source;         /* address that registered it */
 	int64_t created_at, updated_at, last_used_at;
 };
 
@@ -118,16 +117,16 @@ enum store_rc store_client_delete(struct store *st, const char *client_id);
 enum store_rc store_client_touch(struct store *st, const char *client_id, int64_t now);
 /** store_client_count_source(st, source, since, total, recent): live clients registered from ${source}, and
  * how many of them since ${since}. */
-enum store_rc store_client_count_source(struct store *st, const char *source, int64_t since, int64_t *total,
-    int64_t *recent);
+enum store_rc store_client_count_source(
+    struct store *st, const char *source, int64_t since, int64_t *total, int64_t *recent);
 
 /* ---------------------------------------------------------------------------------------------- session */
 
 struct session {
-	char *id_hash;		/* token_hash(cookie value) */
+	char *id_hash; /* token_hash(cookie value) */
 	int64_t identity_id;
-	int64_t auth_time;	/* when the password was last checked */
-	char *amr;		/* JSON array text, e.g. ["pwd"] */
+	int64_t auth_time; /* when the password was last checked */
+	char *amr;         /* JSON array text, e.g. ["pwd"] */
 	int64_t created_at, expires_at;
 };
 
@@ -146,13 +145,13 @@ struct authz_code {
 	int64_t identity_id;
 	char *redirect_uri;
 	char *scope;
-	char *nonce;		/* NULL when the RP sent none */
-	char *code_challenge;	/* S256 challenge, NULL when none */
-	char *claims;		/* JSON text of the claims request, NULL when none (used by later issues) */
-	char *amr;		/* JSON array text */
+	char *nonce;          /* NULL when the RP sent none */
+	char *code_challenge; /* S256 challenge, NULL when none */
+	char *claims;         /* JSON text of the claims request, NULL when none (used by later issues) */
+	char *amr;            /* JSON array text */
 	int64_t auth_time;
 	int64_t expires_at;
-	char *grant_id;		/* filled by store_code_redeem: the grant created from this code */
+	char *grant_id; /* filled by store_code_redeem: the grant created from this code */
 };
 
 void authz_code_free(struct authz_code *c);
@@ -160,10 +159,10 @@ enum store_rc store_code_create(struct store *st, const struct authz_code *c);
 
 /* What a successful redemption or refresh issues, stored in the same transaction as the code's consumption. */
 struct grant_tokens {
-	const char *grant_id;		/* new random id (code redemption) or the existing one (refresh) */
-	const char *refresh_hash;	/* token_hash of the new refresh token, NULL for none */
+	const char *grant_id;     /* new random id (code redemption) or the existing one (refresh) */
+	const char *refresh_hash; /* token_hash of the new refresh token, NULL for none */
 	int64_t refresh_expires_at;
-	const char *access_jti;		/* jti of the access token issued */
+	const char *access_jti; /* jti of the access token issued */
 	int64_t access_expires_at;
 };
 
@@ -182,7 +181,7 @@ struct grant {
 	char *client_id;
 	int64_t identity_id;
 	char *scope;
-	char *claims;		/* JSON text or NULL */
+	char *claims; /* JSON text or NULL */
 	char *amr;
 	int64_t auth_time;
 	bool revoked;
@@ -210,12 +209,12 @@ enum store_rc store_revoke_access(struct store *st, const char *jti, const char 
 
 struct stored_key {
 	char *kid;
-	char *alg;		/* "RS256" or "ES256" */
-	char *jwk;		/* private JWK JSON text */
+	char *alg; /* "RS256" or "ES256" */
+	char *jwk; /* private JWK JSON text */
 	int64_t created_at;
-	int64_t activate_at;	/* signs from this time on (published from created_at) */
-	int64_t retire_at;	/* 0 = current; else no longer signs from this time */
-	int64_t expire_at;	/* 0 = published until retired + token lifetimes; else unpublished from here */
+	int64_t activate_at; /* signs from this time on (published from created_at) */
+	int64_t retire_at;   /* 0 = current; else no longer signs from this time */
+	int64_t expire_at;   /* 0 = published until retired + token lifetimes; else unpublished from here */
 };
 
 void stored_key_free(struct stored_key *k);
@@ -224,8 +223,8 @@ enum store_rc store_keys_list(struct store *st, int64_t now, struct stored_key *
 void stored_keys_free(struct stored_key **keys, size_t n);
 /** store_key_add(st, k, retire_others_at, expire_others_at): insert ${k} and, in the same transaction, set
  * retire_at/expire_at on every other current key of the same alg (0 leaves them untouched). */
-enum store_rc store_key_add(struct store *st, const struct stored_key *k, int64_t retire_others_at,
-    int64_t expire_others_at);
+enum store_rc store_key_add(
+    struct store *st, const struct stored_key *k, int64_t retire_others_at, int64_t expire_others_at);
 
 /* ----------------------------------------------------------------------------------------------- misc */
 

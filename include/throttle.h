@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define THROTTLE_MAX_ENTRIES 65536	/* about 6 MB at most: enough for a flood from many sources */
+#define THROTTLE_MAX_ENTRIES 65536 /* about 6 MB at most: enough for a flood from many sources */
 
 struct throttle;
 

@@ -15,12 +15,12 @@
 
 #include "util.h"
 
-#define TMPL_MAX_FILE (64 * 1024)	/* templates and assets are small; a larger file is a deployment error */
-#define TMPL_MAX_OUTPUT (256 * 1024)	/* cap on a rendered page */
+#define TMPL_MAX_FILE (64 * 1024)    /* templates and assets are small; a larger file is a deployment error */
+#define TMPL_MAX_OUTPUT (256 * 1024) /* cap on a rendered page */
 
 struct tmpl_var {
 	const char *name;
-	const char *value;	/* NULL counts as missing */
+	const char *value; /* NULL counts as missing */
 };
 
 struct tmpl_set;

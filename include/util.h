@@ -13,11 +13,11 @@
 
 /* A growable byte buffer, always NUL-terminated after a successful append. */
 struct buf {
-	char *data;	/* heap bytes, NUL-terminated; NULL while empty */
-	size_t len;	/* bytes in use, without the NUL */
-	size_t cap;	/* bytes allocated */
-	size_t max;	/* hard limit on len; 0 means UTIL_BUF_DEFAULT_MAX */
-	bool err;	/* sticky: an append failed (memory or max); data kept */
+	char *data; /* heap bytes, NUL-terminated; NULL while empty */
+	size_t len; /* bytes in use, without the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* hard limit on len; 0 means UTIL_BUF_DEFAULT_MAX */
+	bool err;   /* sticky: an append failed (memory or max); data kept */
 };
 
 #define UTIL_BUF_DEFAULT_MAX (16u * 1024 * 1024) /* no response is ever this big */

@@ -26,15 +26,16 @@
 #include "tmpl.h"
 #include "util.h"
 
-#define MAIN_TICK_SEC 30	/* keyring refresh period */
-#define MAIN_PURGE_SEC 600	/* expired-row purge period */
+#define MAIN_TICK_SEC 30   /* keyring refresh period */
+#define MAIN_PURGE_SEC 600 /* expired-row purge period */
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: anchorid [-c file] [-n]\n"
-			"       anchorid [-c file] identity add|list|disable|enable|delete|setup-url [identifier]\n"
-			"       anchorid [-c file] keys rotate|list\n");
+	fprintf(stderr,
+	    "usage: anchorid [-c file] [-n]\n"
+	    "       anchorid [-c file] identity add|list|disable|enable|delete|setup-url [identifier]\n"
+	    "       anchorid [-c file] keys rotate|list\n");
 	exit(2);
 }
 
@@ -59,7 +60,8 @@ open_store(const struct conf *conf)
 	struct store *st;
 
 	make_parent_dir(conf->database);
-	if ((st = store_open(conf->database)) != NULL && store_set_sync(st, strcmp(conf->database_sync, "full") == 0) == -1) {
+	if ((st = store_open(conf->database)) != NULL &&
+	    store_set_sync(st, strcmp(conf->database_sync, "full") == 0) == -1) {
 		store_close(st);
 		st = NULL;
 	}
@@ -97,8 +99,8 @@ cmd_identity(const struct conf *conf, int argc, char **argv)
 		if ((rc = identity_add(st, conf, canon, &url)) == STORE_CONFLICT)
 			fprintf(stderr, "anchorid: identifier exists: %s\n", canon);
 		else if (rc == STORE_OK) {
-			printf("identity %s created (inactive); one-time password-setup URL, valid %llds:\n%s\n",
-			    canon, (long long)conf->setup_ttl, url);
+			printf("identity %s created (inactive); one-time password-setup URL, valid %llds:\n%s\n", canon,
+			    (long long)conf->setup_ttl, url);
 			ret = 0;
 		}
 		goto out;
@@ -177,10 +179,14 @@ static void
 print_endpoints(const struct conf *conf)
 {
 	static const char *const paths[][2] = {
-		{ "discovery", OIDC_PATH_DISCOVERY }, { "jwks", OIDC_PATH_JWKS },
-		{ "registration", OIDC_PATH_REGISTER }, { "authorization", OIDC_PATH_AUTHORIZE },
-		{ "token", OIDC_PATH_TOKEN }, { "userinfo", OIDC_PATH_USERINFO },
-		{ "revocation", OIDC_PATH_REVOKE }, { "end_session", OIDC_PATH_LOGOUT },
+		{ "discovery", OIDC_PATH_DISCOVERY },
+		{ "jwks", OIDC_PATH_JWKS },
+		{ "registration", OIDC_PATH_REGISTER },
+		{ "authorization", OIDC_PATH_AUTHORIZE },
+		{ "token", OIDC_PATH_TOKEN },
+		{ "userinfo", OIDC_PATH_USERINFO },
+		{ "revocation", OIDC_PATH_REVOKE },
+		{ "end_session", OIDC_PATH_LOGOUT },
 	};
 
 	printf("anchorid: issuer %s\n", conf->issuer);

@@ -23,19 +23,19 @@
 #include "util.h"
 
 enum conf_type {
-	CONF_STR, /* char *: a string the struct owns */
-	CONF_BOOL, /* bool: yes/no, true/false, on/off */
-	CONF_INT, /* int within [min, max] */
-	CONF_I64, /* int64_t within [min, max] */
+	CONF_STR,   /* char *: a string the struct owns */
+	CONF_BOOL,  /* bool: yes/no, true/false, on/off */
+	CONF_INT,   /* int within [min, max] */
+	CONF_I64,   /* int64_t within [min, max] */
 	CONF_ADDRS, /* trusted_proxies: IP addresses, repeatable, space-separated lists allowed */
 };
 
 struct conf_key {
 	const char *name; /* the key in the file, exactly the field name */
 	enum conf_type type;
-	size_t off; /* offsetof(struct conf, field) */
-	int64_t min, max; /* CONF_INT, CONF_I64: the accepted range */
-	int64_t def; /* CONF_BOOL, CONF_INT, CONF_I64: the default */
+	size_t off;          /* offsetof(struct conf, field) */
+	int64_t min, max;    /* CONF_INT, CONF_I64: the accepted range */
+	int64_t def;         /* CONF_BOOL, CONF_INT, CONF_I64: the default */
 	const char *def_str; /* CONF_STR: the default (NULL: unset) */
 	/* CONF_STR: optional form check, applied when set and by conf_check: NULL when ${v} is acceptable,
 	 * else what is wrong with it. */
@@ -303,7 +303,7 @@ conf_check_issuer_form(const char *v)
 static int
 conf_parse_bool(const char *v, bool *out)
 {
-	static const char *const yes[] = {"yes", "true", "on"}, *const no[] = {"no", "false", "off"};
+	static const char *const yes[] = { "yes", "true", "on" }, *const no[] = { "no", "false", "off" };
 	size_t i;
 
 	for (i = 0; i < 3; i++) {

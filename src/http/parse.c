@@ -35,7 +35,7 @@
 #include "log.h"
 #include "util.h"
 
-#define AUTH_MAX_TOKEN 16384	/* bytes of Basic or Bearer credentials: a JWT access token is a few KiB */
+#define AUTH_MAX_TOKEN 16384 /* bytes of Basic or Bearer credentials: a JWT access token is a few KiB */
 
 /* A piece of the input: ${len} bytes at ${p}, not NUL-terminated. */
 struct span {
@@ -216,7 +216,7 @@ form_parse(const char *s, size_t len, struct form *f)
 			eq = piece.p + piece.len;
 		if (urldecode_dup(piece.p, (size_t)(eq - piece.p), &kv->name) == -1)
 			goto out;
-		f->n++;		/* from here form_release frees the name */
+		f->n++; /* from here form_release frees the name */
 		if (eq == piece.p + piece.len) {
 			if ((kv->value = span_dup((struct span){ "", 0 })) == NULL)
 				goto out;
@@ -386,7 +386,7 @@ cookie_parse(const char *header, struct form *f)
 		kv = &f->pairs[f->n];
 		if ((kv->name = span_dup(name)) == NULL)
 			goto out;
-		f->n++;		/* from here form_release frees the name */
+		f->n++; /* from here form_release frees the name */
 		if ((kv->value = span_dup(value)) == NULL)
 			goto out;
 	}
@@ -416,7 +416,7 @@ auth_credentials(const char *header, const char *scheme)
 		c = header[i];
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
-		if (c != scheme[i])	/* ${scheme} is lower case; also stops at the header's NUL */
+		if (c != scheme[i]) /* ${scheme} is lower case; also stops at the header's NUL */
 			return (NULL);
 	}
 	if (header[i] != ' ')
@@ -439,7 +439,7 @@ token68_len(const char *s, const char *extra)
 
 	for (; i <= AUTH_MAX_TOKEN && (c = s[i]) != '\0'; i++) {
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    strchr(extra, c) != NULL))
+		        strchr(extra, c) != NULL))
 			break;
 	}
 	if (i == 0)
@@ -486,8 +486,7 @@ auth_parse_basic(const char *header, char **user, char **pass)
 	if ((colon = memchr(dec, ':', declen)) == NULL)
 		goto out;
 	ulen = (size_t)(colon - (const char *)dec);
-	if (urldecode_dup((const char *)dec, ulen, &u) == -1 ||
-	    urldecode_dup(colon + 1, declen - ulen - 1, &pw) == -1)
+	if (urldecode_dup((const char *)dec, ulen, &u) == -1 || urldecode_dup(colon + 1, declen - ulen - 1, &pw) == -1)
 		goto out;
 	*user = u;
 	*pass = pw;

@@ -130,7 +130,7 @@ resp_set_cookie(struct response *r, const char *name, const char *value, int64_t
 
 	if (max_age >= 0)
 		snprintf(age, sizeof(age), "; Max-Age=%lld", (long long)max_age);
-	snprintf(hdr, sizeof(hdr), "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", name, value, age,
-	    secure ? "; Secure" : "");
+	snprintf(
+	    hdr, sizeof(hdr), "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", name, value, age, secure ? "; Secure" : "");
 	resp_header(r, "Set-Cookie", hdr);
 }

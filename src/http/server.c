@@ -25,9 +25,9 @@
 #include "http.h"
 #include "log.h"
 
-#define HTTP_MAX_PEM (64 * 1024)	/* certificate chain or key file */
-#define HTTP_STOP_WAIT_MS 10000		/* how long http_stop waits for in-flight requests */
-#define HTTP_SLOW_QUEUE_MAX 256		/* queued password checks; beyond this, 503 at once */
+#define HTTP_MAX_PEM (64 * 1024) /* certificate chain or key file */
+#define HTTP_STOP_WAIT_MS 10000  /* how long http_stop waits for in-flight requests */
+#define HTTP_SLOW_QUEUE_MAX 256  /* queued password checks; beyond this, 503 at once */
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -35,8 +35,8 @@ struct http_server {
 	const struct http_route *routes;
 	size_t n_routes;
 	void *ctx;
-	atomic_int inflight;		/* requests between URI callback and completion */
-	char *cert_pem, *key_pem;	/* kept alive for MHD */
+	atomic_int inflight;      /* requests between URI callback and completion */
+	char *cert_pem, *key_pem; /* kept alive for MHD */
 
 	/* The slow lane: handlers flagged HTTP_SLOW (password hashing) run on their own small pool so that
 	 * a burst of logins never stalls the event loops that serve tokens, keys and discovery. */
@@ -51,18 +51,18 @@ struct http_server {
 
 /* Per-request state, created by the URI callback when the request line arrives. */
 struct conn_state {
-	char *target;		/* raw request target (path and query), for our own query parser */
-	struct buf body;	/* request body, bounded by HTTP_MAX_BODY */
-	bool started;		/* the first access-handler call (headers complete) happened */
-	bool too_large;		/* body exceeded HTTP_MAX_BODY */
-	bool handled;		/* resp holds the answer (slow lane done); send it on the next call */
+	char *target;    /* raw request target (path and query), for our own query parser */
+	struct buf body; /* request body, bounded by HTTP_MAX_BODY */
+	bool started;    /* the first access-handler call (headers complete) happened */
+	bool too_large;  /* body exceeded HTTP_MAX_BODY */
+	bool handled;    /* resp holds the answer (slow lane done); send it on the next call */
 	uint64_t start_ms;
-	uint64_t enqueued_ms;	/* when it entered the slow-lane queue */
+	uint64_t enqueued_ms; /* when it entered the slow-lane queue */
 	struct MHD_Connection *conn;
 	struct request req;
 	struct response resp;
 	char ctype[96];
-	struct form headers;	/* copy of the request headers for slow-lane handlers (other thread) */
+	struct form headers; /* copy of the request headers for slow-lane handlers (other thread) */
 	const struct http_route *route;
 	struct conn_state *next; /* slow-lane queue link */
 };
@@ -289,7 +289,8 @@ add_default_headers(struct MHD_Response *mr, const struct request *req, const st
 		 * in a redirect to the relying party, which browsers check against form-action. */
 		if (!has_header(resp, "Content-Security-Policy"))
 			MHD_add_response_header(mr, "Content-Security-Policy",
-			    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+			    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri "
+			    "'none'");
 		MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
 		break;
 	case RESP_API:
@@ -314,8 +315,8 @@ access_log_line(const struct request *req, const struct response *resp, size_t b
 	for (char *p = path; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == '"' || (unsigned char)*p >= 0x7f)
 			*p = '?';
-	snprintf(line, sizeof(line), "%s \"%s %s\" %d %zu %llums%s%s", req->remote, req->method, path,
-	    resp->status, bytes, (unsigned long long)ms, resp->note[0] ? " " : "", resp->note);
+	snprintf(line, sizeof(line), "%s \"%s %s\" %d %zu %llums%s%s", req->remote, req->method, path, resp->status,
+	    bytes, (unsigned long long)ms, resp->note[0] ? " " : "", resp->note);
 	log_access(line);
 }
 
@@ -334,8 +335,8 @@ send_response(struct MHD_Connection *c, const struct request *req, struct respon
 		free(body);
 		return (MHD_NO);
 	}
-	MHD_add_response_header(mr, "Content-Type",
-	    resp->content_type ? resp->content_type : "text/plain; charset=utf-8");
+	MHD_add_response_header(
+	    mr, "Content-Type", resp->content_type ? resp->content_type : "text/plain; charset=utf-8");
 	add_default_headers(mr, req, resp);
 	for (size_t i = 0; i < resp->n_headers; i++)
 		MHD_add_response_header(mr, resp->headers[i].name, resp->headers[i].value);
@@ -358,8 +359,7 @@ response_release(struct response *r)
 
 /* Copy the request headers so that a slow-lane handler never touches the connection from another thread. */
 static enum MHD_Result
-copy_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
-    size_t value_size)
+copy_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value, size_t value_size)
 {
 	struct form *f = cls;
 	struct kv *grown;
@@ -471,7 +471,7 @@ request_prepare(struct http_server *s, struct conn_state *cs, const char *url, c
 			snprintf(allow, sizeof(allow), "%s%s%s%s", allowed & HTTP_GET ? ", GET, HEAD" : "",
 			    allowed & HTTP_POST ? ", POST" : "", allowed & HTTP_PUT ? ", PUT" : "",
 			    allowed & HTTP_DELETE ? ", DELETE" : "");
-			memmove(allow, allow + 2, strlen(allow + 2) + 1);	/* drop the leading ", " */
+			memmove(allow, allow + 2, strlen(allow + 2) + 1); /* drop the leading ", " */
 			resp_header(resp, "Allow", allow);
 			resp_oauth_error(resp, 405, "invalid_request", "method not allowed");
 		} else
@@ -493,7 +493,7 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	(void)version;
 	if (cs == NULL)
 		return (MHD_NO);
-	if (cs->handled)	/* back from the slow lane */
+	if (cs->handled) /* back from the slow lane */
 		return (send_response(c, &cs->req, &cs->resp, cs->start_ms));
 	if (!cs->started) {
 		cs->started = true;
@@ -554,8 +554,8 @@ http_start(const struct conf *conf, const struct http_route *routes, size_t n, v
 {
 	struct http_server *s = NULL;
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-	    MHD_ALLOW_SUSPEND_RESUME;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	unsigned threads;
 	long ncpu;
 	bool v6;
@@ -588,17 +588,12 @@ http_start(const struct conf *conf, const struct http_route *routes, size_t n, v
 	}
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	threads = conf->threads > 0 ? (unsigned)conf->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
-	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->conn_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MAX_HEADERS_MEM,
-	    MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
-	    conf->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert_pem,
-	    MHD_OPTION_HTTPS_MEM_KEY, s->key_pem,
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)conf->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->conn_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MAX_HEADERS_MEM, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
+	    conf->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, s->key_pem,
 	    MHD_OPTION_END);
 	if (s->daemon == NULL) {
 		log_warnx("cannot listen on %s port %d (in use, or TLS files invalid)", conf->listen, conf->port);

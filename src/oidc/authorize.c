@@ -17,13 +17,13 @@
 
 #define AUTHZ_PURPOSE "authz"
 #define AUTHZ_AMR_PWD "[\"pwd\"]"
-#define AUTHZ_MAX_PASSWORD 1024		/* argon2 hashes any length; refuse absurd bodies early */
+#define AUTHZ_MAX_PASSWORD 1024 /* argon2 hashes any length; refuse absurd bodies early */
 #define AUTHZ_MAX_CHALLENGE 128
 
 /* Parameters that must not appear twice (RFC 6749 §3.1). */
-static const char *const authz_params[] = { "client_id", "redirect_uri", "response_type", "response_mode",
-	"scope", "state", "nonce", "prompt", "max_age", "login_hint", "code_challenge", "code_challenge_method",
-	"claims", "request", "request_uri", NULL };
+static const char *const authz_params[] = { "client_id", "redirect_uri", "response_type", "response_mode", "scope",
+	"state", "nonce", "prompt", "max_age", "login_hint", "code_challenge", "code_challenge_method", "claims",
+	"request", "request_uri", NULL };
 
 /* ------------------------------------------------------------------------------------------ session */
 
@@ -31,8 +31,7 @@ static const char *const authz_params[] = { "client_id", "redirect_uri", "respon
 enum store_rc
 session_current(struct app *app, const struct request *req, struct session **out)
 {
-	const char *sid = form_get(&req->cookies, page_cookie_name(req, OIDC_SESSION_COOKIE,
-	    OIDC_SESSION_COOKIE_TLS));
+	const char *sid = form_get(&req->cookies, page_cookie_name(req, OIDC_SESSION_COOKIE, OIDC_SESSION_COOKIE_TLS));
 	char *hash;
 	enum store_rc rc;
 
@@ -48,8 +47,8 @@ session_current(struct app *app, const struct request *req, struct session **out
 
 /* A new session after a password check: always a new id (no fixation); the old one is deleted. */
 static int
-session_start(struct app *app, const struct request *req, struct response *resp, int64_t identity_id,
-    struct session **out)
+session_start(
+    struct app *app, const struct request *req, struct response *resp, int64_t identity_id, struct session **out)
 {
 	struct session s = { 0 };
 	const char *name = page_cookie_name(req, OIDC_SESSION_COOKIE, OIDC_SESSION_COOKIE_TLS);
@@ -109,8 +108,7 @@ url_param(struct buf *b, const char *name, const char *value, char *sep)
  * form_post page.  RFC 9207: iss always; state when the RP sent one.
  */
 static void
-authz_send(struct app *app, struct response *resp, json_t *areq, const char *code, const char *error,
-    const char *desc)
+authz_send(struct app *app, struct response *resp, json_t *areq, const char *code, const char *error, const char *desc)
 {
 	const char *ru = areq_str(areq, "redirect_uri"), *state = areq_str(areq, "state");
 	const char *mode = areq_str(areq, "response_mode");
@@ -195,8 +193,8 @@ redirect_host(const char *uri, char *out, size_t outlen)
 }
 
 static void
-login_page(struct app *app, const struct request *req, struct response *resp, json_t *areq,
-    const struct client *client, int status, const char *identifier, const char *error)
+login_page(struct app *app, const struct request *req, struct response *resp, json_t *areq, const struct client *client,
+    int status, const char *identifier, const char *error)
 {
 	char *csrf = NULL, *blob = NULL, host[256];
 	json_t *copy = json_deep_copy(areq);
@@ -268,7 +266,7 @@ is_b64url(const char *s)
 {
 	for (; *s; s++)
 		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-		    *s == '_'))
+		        *s == '_'))
 			return (false);
 	return (true);
 }
@@ -432,8 +430,7 @@ session_fits(struct app *app, json_t *areq, const struct session *sess)
 		return (false);
 	if (hint == NULL)
 		return (true);
-	fits = store_identity_by_id(app->st, sess->identity_id, &id) == STORE_OK &&
-	    strcmp(id->identifier, hint) == 0;
+	fits = store_identity_by_id(app->st, sess->identity_id, &id) == STORE_OK && strcmp(id->identifier, hint) == 0;
 	identity_free(id);
 	return (fits);
 }
@@ -533,7 +530,7 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 		wait = throttle_wait(app->throttle, key_src, now);
 	if (wait > 0) {
 		snprintf(msg, sizeof(msg), "%lld", (long long)wait);
-		resp_header(resp, "Retry-After", msg);	/* RFC 9110 §10.2.3: seconds only */
+		resp_header(resp, "Retry-After", msg); /* RFC 9110 §10.2.3: seconds only */
 		snprintf(msg, sizeof(msg), "Too many failed attempts. Try again in %lld seconds.", (long long)wait);
 		login_page(app, req, resp, areq, client, 429, canon, msg);
 		snprintf(resp->note, sizeof(resp->note), "throttled");
@@ -546,15 +543,15 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	/* SECURITY.md 10: under a flood the slow lane queues; a request that waited too long is told so at once
 	 * instead of hashing for a user who may have given up. */
 	if (req->queued_ms > OIDC_MAX_QUEUE_MS) {
-		login_page(app, req, resp, areq, client, 503, canon,
-		    "The service is busy. Please try again in a moment.");
+		login_page(
+		    app, req, resp, areq, client, 503, canon, "The service is busy. Please try again in a moment.");
 		goto out;
 	}
 	/* SECURITY.md 9: unknown, inactive and disabled identities cost one hash too and get the same page. */
 	pr = pw_verify(id != NULL && id->state == IDENTITY_ACTIVE ? id->password_hash : NULL, pw);
 	if (pr == PW_BUSY || pr == PW_ERROR) {
-		login_page(app, req, resp, areq, client, 503, canon,
-		    "The service is busy. Please try again in a moment.");
+		login_page(
+		    app, req, resp, areq, client, 503, canon, "The service is busy. Please try again in a moment.");
 		goto out;
 	}
 	if (pr != PW_OK) {
@@ -594,8 +591,9 @@ h_consent(void *ctx, const struct request *req, struct response *resp)
 	/* The decision counts only in the session that was asked. */
 	if (session_current(app, req, &sess) != STORE_OK ||
 	    json_integer_value(json_object_get(areq, "identity")) != sess->identity_id) {
-		page_error(app, resp, 400, "Session ended", "Your session has ended. Go back to the website and "
-							    "start again.");
+		page_error(app, resp, 400, "Session ended",
+		    "Your session has ended. Go back to the website and "
+		    "start again.");
 		goto out;
 	}
 	if (decision != NULL && strcmp(decision, "allow") == 0)

@@ -15,9 +15,9 @@
 #include "internal.h"
 
 #define DISCOVERY_MAX_AGE "public, max-age=300" /* the document changes only with the configuration */
-#define JWKS_MAX_AGE "public, max-age=60" /* rotation publishes the next key key_activation_delay ahead */
-#define STATIC_MAX_AGE "public, max-age=3600" /* assets change only with a deployment */
-#define STATIC_MAX_NAME 64 /* asset names are short file names of www/ */
+#define JWKS_MAX_AGE "public, max-age=60"       /* rotation publishes the next key key_activation_delay ahead */
+#define STATIC_MAX_AGE "public, max-age=3600"   /* assets change only with a deployment */
+#define STATIC_MAX_NAME 64                      /* asset names are short file names of www/ */
 
 /* add_strings(o, key, values): set ${key} of ${o} to the JSON array of the NULL-terminated ${values}. */
 static int
@@ -60,28 +60,28 @@ out:
 char *
 oidc_discovery(const struct conf *conf)
 {
-	static const char *const scopes[] = {"openid", NULL};
-	static const char *const response_types[] = {"code", NULL};
-	static const char *const response_modes[] = {"query", "form_post", NULL};
-	static const char *const grant_types[] = {"authorization_code", "refresh_token", NULL};
-	static const char *const subject_types[] = {"public", NULL};
-	static const char *const algs[] = {"RS256", "ES256", NULL};
-	static const char *const auth_methods[] = {"client_secret_basic", "client_secret_post", "none", NULL};
-	static const char *const pkce_methods[] = {"S256", NULL}; /* RFC 7636 §4.2: never "plain" */
-	static const char *const claims[] = {
-	    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "id4me.identifier", NULL};
-	static const char *const prompts[] = {"none", "login", "consent", NULL};
+	static const char *const scopes[] = { "openid", NULL };
+	static const char *const response_types[] = { "code", NULL };
+	static const char *const response_modes[] = { "query", "form_post", NULL };
+	static const char *const grant_types[] = { "authorization_code", "refresh_token", NULL };
+	static const char *const subject_types[] = { "public", NULL };
+	static const char *const algs[] = { "RS256", "ES256", NULL };
+	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "none", NULL };
+	static const char *const pkce_methods[] = { "S256", NULL }; /* RFC 7636 §4.2: never "plain" */
+	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp",
+		"id4me.identifier", NULL };
+	static const char *const prompts[] = { "none", "login", "consent", NULL };
 	static const struct {
 		const char *key;
 		const char *path;
 	} endpoints[] = {
-	    {"authorization_endpoint", OIDC_PATH_AUTHORIZE},
-	    {"token_endpoint", OIDC_PATH_TOKEN},
-	    {"userinfo_endpoint", OIDC_PATH_USERINFO},
-	    {"jwks_uri", OIDC_PATH_JWKS},
-	    {"registration_endpoint", OIDC_PATH_REGISTER},
-	    {"revocation_endpoint", OIDC_PATH_REVOKE},
-	    {"end_session_endpoint", OIDC_PATH_LOGOUT},
+		{ "authorization_endpoint", OIDC_PATH_AUTHORIZE },
+		{ "token_endpoint", OIDC_PATH_TOKEN },
+		{ "userinfo_endpoint", OIDC_PATH_USERINFO },
+		{ "jwks_uri", OIDC_PATH_JWKS },
+		{ "registration_endpoint", OIDC_PATH_REGISTER },
+		{ "revocation_endpoint", OIDC_PATH_REVOKE },
+		{ "end_session_endpoint", OIDC_PATH_LOGOUT },
 	};
 	json_t *o = NULL;
 	char *out = NULL;

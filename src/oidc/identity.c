@@ -5,9 +5,9 @@
 
 #include "internal.h"
 
-#define IDENTIFIER_MAX 253	/* RFC 1035 §2.3.4, without the trailing dot */
+#define IDENTIFIER_MAX 253 /* RFC 1035 §2.3.4, without the trailing dot */
 #define LABEL_MAX 63
-#define SUB_BYTES 16		/* 128 random bits: never guessable, never reused (unique in the store) */
+#define SUB_BYTES 16 /* 128 random bits: never guessable, never reused (unique in the store) */
 
 /** identifier_canonical(in, out): the canonical identifier, or -1 when ${in} is not one. */
 int

@@ -18,27 +18,27 @@
 #include "tmpl.h"
 #include "util.h"
 
-#define OIDC_TOKEN_BYTES 32		/* 256-bit codes, refresh tokens, sessions, secrets, setup tokens */
-#define OIDC_MAX_REDIRECT_URIS 10	/* SECURITY.md 11 */
-#define OIDC_MAX_URI 2048		/* any single URI in metadata or a request */
-#define OIDC_MAX_METADATA (16 * 1024)	/* registration request body */
-#define OIDC_MAX_STATE 2048		/* state and nonce */
-#define OIDC_MAX_QUEUE_MS 2000		/* a password check that waited longer for the slow lane gets "busy" */
+#define OIDC_TOKEN_BYTES 32           /* 256-bit codes, refresh tokens, sessions, secrets, setup tokens */
+#define OIDC_MAX_REDIRECT_URIS 10     /* SECURITY.md 11 */
+#define OIDC_MAX_URI 2048             /* any single URI in metadata or a request */
+#define OIDC_MAX_METADATA (16 * 1024) /* registration request body */
+#define OIDC_MAX_STATE 2048           /* state and nonce */
+#define OIDC_MAX_QUEUE_MS 2000        /* a password check that waited longer for the slow lane gets "busy" */
 
 /* Handlers (one per endpoint), all of type http_handler with ctx = struct app *. */
-void h_discovery(void *ctx, const struct request *req, struct response *resp);	/* discovery.c */
-void h_jwks(void *ctx, const struct request *req, struct response *resp);	/* discovery.c */
-void h_static(void *ctx, const struct request *req, struct response *resp);	/* discovery.c */
-void h_register(void *ctx, const struct request *req, struct response *resp);	/* register.c: POST */
+void h_discovery(void *ctx, const struct request *req, struct response *resp);       /* discovery.c */
+void h_jwks(void *ctx, const struct request *req, struct response *resp);            /* discovery.c */
+void h_static(void *ctx, const struct request *req, struct response *resp);          /* discovery.c */
+void h_register(void *ctx, const struct request *req, struct response *resp);        /* register.c: POST */
 void h_register_manage(void *ctx, const struct request *req, struct response *resp); /* register.c: 7592 */
-void h_authorize(void *ctx, const struct request *req, struct response *resp);	/* authorize.c */
-void h_login(void *ctx, const struct request *req, struct response *resp);	/* authorize.c: POST */
-void h_consent(void *ctx, const struct request *req, struct response *resp);	/* authorize.c */
-void h_token(void *ctx, const struct request *req, struct response *resp);	/* token.c */
-void h_userinfo(void *ctx, const struct request *req, struct response *resp);	/* userinfo.c */
-void h_revoke(void *ctx, const struct request *req, struct response *resp);	/* revoke.c */
-void h_logout(void *ctx, const struct request *req, struct response *resp);	/* session.c */
-void h_setup(void *ctx, const struct request *req, struct response *resp);	/* setup.c */
+void h_authorize(void *ctx, const struct request *req, struct response *resp);       /* authorize.c */
+void h_login(void *ctx, const struct request *req, struct response *resp);           /* authorize.c: POST */
+void h_consent(void *ctx, const struct request *req, struct response *resp);         /* authorize.c */
+void h_token(void *ctx, const struct request *req, struct response *resp);           /* token.c */
+void h_userinfo(void *ctx, const struct request *req, struct response *resp);        /* userinfo.c */
+void h_revoke(void *ctx, const struct request *req, struct response *resp);          /* revoke.c */
+void h_logout(void *ctx, const struct request *req, struct response *resp);          /* session.c */
+void h_setup(void *ctx, const struct request *req, struct response *resp);           /* setup.c */
 
 /* client.c */
 /** client_authenticate(app, req, resp): RFC 6749 §2.3: client_secret_basic, client_secret_post (Basic plus
@@ -60,22 +60,22 @@ struct token_subject {
 	const char *client_id;
 	const char *scope;
 	int64_t auth_time;
-	const char *amr;	/* JSON array text */
+	const char *amr; /* JSON array text */
 };
 /** access_token_mint(app, s, jti, now): sign an access token with conf->access_token_alg; caller frees. */
 char *access_token_mint(struct app *app, const struct token_subject *s, const char *jti, int64_t now);
 /** access_token_check(app, token, now, grant, identity): verify signature/typ/iss/exp, then that the token's
  * grant is live and its identity active (store_access_check).  Returns the claims (caller decrefs) and, when the
  * pointers are not NULL, the grant and identity; NULL when the token is not valid. */
-json_t *access_token_check(struct app *app, const char *token, int64_t now, struct grant **grant,
-    struct identity **identity);
+json_t *access_token_check(
+    struct app *app, const char *token, int64_t now, struct grant **grant, struct identity **identity);
 /** id_token_alg(c): the client's id_token_signed_response_alg, "RS256" by default. */
 const char *id_token_alg(const struct client *c);
 
 /* pages.c */
 /** page_render(app, resp, status, name, vars, n): render a www/ template as an HTML response. */
-void page_render(struct app *app, struct response *resp, int status, const char *name, const struct tmpl_var *vars,
-    size_t n);
+void page_render(
+    struct app *app, struct response *resp, int status, const char *name, const struct tmpl_var *vars, size_t n);
 /** page_error(app, resp, status, title, message): the error page (never a redirect). */
 void page_error(struct app *app, struct response *resp, int status, const char *title, const char *message);
 /** csrf_token(app, req, resp): SECURITY.md 6: the synchroniser token bound to this browser: HMAC(secret, browser

@@ -11,12 +11,11 @@
 
 #define PAGE_BROWSER_COOKIE "anchorid_b"
 #define PAGE_BROWSER_COOKIE_TLS "__Host-anchorid_b"
-#define PAGE_BROWSER_MAX_AGE (400LL * 86400)	/* RFC 6265bis caps cookie lifetimes at 400 days */
+#define PAGE_BROWSER_MAX_AGE (400LL * 86400) /* RFC 6265bis caps cookie lifetimes at 400 days */
 
 /** page_render(app, resp, status, name, vars, n): render a www/ template as an HTML response. */
 void
-page_render(struct app *app, struct response *resp, int status, const char *name, const struct tmpl_var *vars,
-    size_t n)
+page_render(struct app *app, struct response *resp, int status, const char *name, const struct tmpl_var *vars, size_t n)
 {
 	resp->kind = RESP_HTML;
 	resp->status = status;
@@ -88,8 +87,8 @@ csrf_token(struct app *app, const struct request *req, struct response *resp)
 bool
 csrf_ok(struct app *app, const struct request *req)
 {
-	const char *browser = form_get(&req->cookies, page_cookie_name(req, PAGE_BROWSER_COOKIE,
-	    PAGE_BROWSER_COOKIE_TLS));
+	const char *browser =
+	    form_get(&req->cookies, page_cookie_name(req, PAGE_BROWSER_COOKIE, PAGE_BROWSER_COOKIE_TLS));
 	const char *sent = form_get(&req->form, "csrf");
 	char *want;
 	bool ok;

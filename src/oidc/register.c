@@ -19,14 +19,14 @@
 #include "internal.h"
 
 #define REG_CLIENT_ID_BYTES 16 /* 128-bit client_id: public, but unguessable so ids cannot be enumerated */
-#define REG_MAX_DEPTH 8 /* JSON nesting: our members need 2; ignored members (jwks) may need a few more */
-#define REG_MAX_SCHEME 32 /* URI scheme length; reverse-domain custom schemes stay far below */
-#define REG_MAX_NAME 256 /* client_name bytes: shown on the consent page */
-#define REG_MAX_CONTACTS 10 /* contacts entries */
-#define REG_MAX_CONTACT 256 /* bytes of one contact */
-#define REG_MAX_SCOPE 1024 /* bytes of the registered scope string */
-#define REG_MAX_CLIENT_ID 64 /* longest client_id accepted in a registration_client_uri path */
-#define REG_WINDOW 3600 /* conf->registration_per_hour counts registrations over this many seconds */
+#define REG_MAX_DEPTH 8        /* JSON nesting: our members need 2; ignored members (jwks) may need a few more */
+#define REG_MAX_SCHEME 32      /* URI scheme length; reverse-domain custom schemes stay far below */
+#define REG_MAX_NAME 256       /* client_name bytes: shown on the consent page */
+#define REG_MAX_CONTACTS 10    /* contacts entries */
+#define REG_MAX_CONTACT 256    /* bytes of one contact */
+#define REG_MAX_SCOPE 1024     /* bytes of the registered scope string */
+#define REG_MAX_CLIENT_ID 64   /* longest client_id accepted in a registration_client_uri path */
+#define REG_WINDOW 3600        /* conf->registration_per_hour counts registrations over this many seconds */
 #define REG_RETRY_AFTER "3600" /* Retry-After of a 429: the window above */
 #define REG_SOURCE_MAX (HTTP_MAX_ADDR + 4) /* a source key: an address, or an IPv6 /64 prefix */
 
@@ -113,7 +113,7 @@ uri_chars_ok(const char *s)
 
 enum uri_use {
 	URI_REDIRECT, /* redirect_uris, post_logout_redirect_uris: SECURITY.md 1 */
-	URI_INFO, /* client_uri, logo_uri, policy_uri, tos_uri: shown or linked, never redirected to */
+	URI_INFO,     /* client_uri, logo_uri, policy_uri, tos_uri: shown or linked, never redirected to */
 };
 
 /* uri_host_check(v, what, auth, alen, loopback): the authority ${auth} (${alen} bytes) of an http(s) URI: no
@@ -392,7 +392,7 @@ enum_member(struct vctx *v, json_t *in, json_t *out, const char *key, const char
 static int
 info_members(struct vctx *v, json_t *in, json_t *out)
 {
-	static const char *const info_uris[] = {"client_uri", "logo_uri", "policy_uri", "tos_uri", NULL};
+	static const char *const info_uris[] = { "client_uri", "logo_uri", "policy_uri", "tos_uri", NULL };
 	const char *const *k;
 	const char *s;
 	json_t *j, *e, *a;
@@ -457,11 +457,11 @@ info_members(struct vctx *v, json_t *in, json_t *out)
 json_t *
 client_metadata_validate(json_t *in, char *err, size_t errlen, const char **err_code)
 {
-	static const char *const app_types[] = {"web", "native", NULL};
-	static const char *const auth_methods[] = {"client_secret_basic", "client_secret_post", "none", NULL};
+	static const char *const app_types[] = { "web", "native", NULL };
+	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "none", NULL };
 	/* SECURITY.md 13 / ID4ME.md: only the algorithms we sign with; never "none", never HS*. */
-	static const char *const algs[] = {"RS256", "ES256", NULL};
-	struct vctx v = {err, errlen, "invalid_client_metadata"};
+	static const char *const algs[] = { "RS256", "ES256", NULL };
+	struct vctx v = { err, errlen, "invalid_client_metadata" };
 	json_t *out = NULL;
 	bool native;
 

@@ -34,7 +34,7 @@ looks_like_jwt(const char *t)
 static int
 revoke_access(struct app *app, const char *token, const char *client_id)
 {
-	static const char *const algs[] = {"RS256", "ES256", NULL};
+	static const char *const algs[] = { "RS256", "ES256", NULL };
 	const char *jti, *cid;
 	json_t *claims;
 	int ret = 0;

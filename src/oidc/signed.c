@@ -7,7 +7,7 @@
 
 #include "internal.h"
 
-#define SIGNED_MAX_BLOB 16384	/* a pending authorization request is far smaller */
+#define SIGNED_MAX_BLOB 16384 /* a pending authorization request is far smaller */
 
 static char *
 mac_of(struct app *app, const char *purpose, const char *payload, size_t len)
@@ -35,8 +35,7 @@ signed_pack(struct app *app, const char *purpose, json_t *obj, int64_t ttl)
 	struct buf b;
 
 	json_object_set_new(obj, "exp", json_integer(time_now() + ttl));
-	if ((json = json_dumps(obj, JSON_COMPACT)) == NULL ||
-	    (payload = b64url_encode(json, strlen(json))) == NULL ||
+	if ((json = json_dumps(obj, JSON_COMPACT)) == NULL || (payload = b64url_encode(json, strlen(json))) == NULL ||
 	    (mac = mac_of(app, purpose, payload, strlen(payload))) == NULL)
 		goto out;
 	buf_init(&b);
@@ -67,8 +66,7 @@ signed_unpack(struct app *app, const char *purpose, const char *blob, int64_t no
 		goto out;
 	if (b64url_decode(blob, (size_t)(dot - blob), &json, &len) == -1)
 		goto out;
-	if ((obj = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-	    !json_is_object(obj))
+	if ((obj = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(obj))
 		goto fail;
 	exp = json_integer_value(json_object_get(obj, "exp"));
 	if (exp <= now)

@@ -12,13 +12,13 @@
 
 #include "internal.h"
 
-#define TOKEN_VERIFIER_MIN 43	/* RFC 7636 §4.1 */
+#define TOKEN_VERIFIER_MIN 43 /* RFC 7636 §4.1 */
 #define TOKEN_VERIFIER_MAX 128
 
 /* Everything minted for one response; the strings are freed by tokens_release. */
 struct minted {
 	char *grant_id;
-	char *refresh;		/* the refresh token itself (NULL when the client has no refresh grant) */
+	char *refresh; /* the refresh token itself (NULL when the client has no refresh grant) */
 	char *refresh_hash;
 	char *jti;
 };
@@ -40,15 +40,13 @@ client_has_grant(const struct client *c, const char *grant)
 
 	if (gt == NULL)
 		return (strcmp(grant, "authorization_code") == 0);
-	json_array_foreach(gt, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), grant) == 0)
-			return (true);
+	json_array_foreach(gt, i, v) if (json_is_string(v) && strcmp(json_string_value(v), grant) == 0) return (true);
 	return (false);
 }
 
 static int
-mint_ids(struct app *app, const struct client *client, bool new_grant, struct minted *m, struct grant_tokens *t,
-    int64_t now)
+mint_ids(
+    struct app *app, const struct client *client, bool new_grant, struct minted *m, struct grant_tokens *t, int64_t now)
 {
 	memset(t, 0, sizeof(*t));
 	if (new_grant && (m->grant_id = rand_token(16)) == NULL)
@@ -81,7 +79,7 @@ pkce_ok(const char *verifier, const char *challenge)
 		return (false);
 	for (const char *p = verifier; *p; p++)
 		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		    *p == '.' || *p == '_' || *p == '~'))
+		        *p == '.' || *p == '_' || *p == '~'))
 			return (false);
 	sha256(verifier, len, h);
 	if ((enc = b64url_encode(h, sizeof(h))) == NULL)
@@ -101,9 +99,8 @@ id_token_mint(struct app *app, const struct client *client, const struct identit
 
 	amr_json = json_loads(amr ? amr : "[\"pwd\"]", 0, NULL);
 	c = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:s}", "iss", app->conf->issuer, "sub", id->sub, "aud",
-	    client->client_id, "exp", (json_int_t)(now + app->conf->id_token_ttl), "iat", (json_int_t)now,
-	    "auth_time", (json_int_t)auth_time, "amr", amr_json ? amr_json : json_array(), "id4me.identifier",
-	    id->identifier);
+	    client->client_id, "exp", (json_int_t)(now + app->conf->id_token_ttl), "iat", (json_int_t)now, "auth_time",
+	    (json_int_t)auth_time, "amr", amr_json ? amr_json : json_array(), "id4me.identifier", id->identifier);
 	if (c == NULL)
 		return (NULL);
 	if (nonce != NULL)
@@ -153,6 +150,7 @@ grant_code(struct app *app, const struct request *req, struct response *resp, co
 	char *hash = NULL;
 	int64_t now = time_now();
 	enum store_rc rc;
+	bool pkce_pass;
 
 	if (code == NULL || strlen(code) > 256) {
 		resp_oauth_error(resp, 400, "invalid_request", "code is required");
@@ -170,7 +168,8 @@ grant_code(struct app *app, const struct request *req, struct response *resp, co
 		goto out;
 	}
 	if (rc != STORE_OK) {
-		resp_oauth_error(resp, rc == STORE_ERROR ? 500 : 400, rc == STORE_ERROR ? "server_error" : "invalid_grant",
+		resp_oauth_error(resp, rc == STORE_ERROR ? 500 : 400,
+		    rc == STORE_ERROR ? "server_error" : "invalid_grant",
 		    rc == STORE_ERROR ? NULL : "unknown or expired code");
 		goto out;
 	}
@@ -179,9 +178,12 @@ grant_code(struct app *app, const struct request *req, struct response *resp, co
 		resp_oauth_error(resp, 400, "invalid_grant", "redirect_uri does not match the authorization request");
 		goto revoke;
 	}
-	if (c->code_challenge != NULL ? verifier == NULL || !pkce_ok(verifier, c->code_challenge)
-				      : verifier != NULL) {
-		/* SECURITY.md 3: a verifier without a stored challenge is a downgrade attempt. */
+	/* SECURITY.md 3: a verifier without a stored challenge is a downgrade attempt. */
+	if (c->code_challenge != NULL)
+		pkce_pass = verifier != NULL && pkce_ok(verifier, c->code_challenge);
+	else
+		pkce_pass = verifier == NULL;
+	if (!pkce_pass) {
 		resp_oauth_error(resp, 400, "invalid_grant", "PKCE verification failed");
 		goto revoke;
 	}
@@ -225,8 +227,8 @@ grant_refresh(struct app *app, const struct request *req, struct response *resp,
 	if (rc == STORE_REPLAY)
 		log_info("token: refresh token reused by client %s; its grant is revoked", client->client_id);
 	if (rc != STORE_OK) {
-		resp_oauth_error(resp, rc == STORE_ERROR ? 500 : 400, rc == STORE_ERROR ? "server_error" : "invalid_grant",
-		    NULL);
+		resp_oauth_error(
+		    resp, rc == STORE_ERROR ? 500 : 400, rc == STORE_ERROR ? "server_error" : "invalid_grant", NULL);
 		goto out;
 	}
 	/* RFC 6749 §6: a narrower scope may be asked for, never a wider one. */

@@ -18,8 +18,8 @@ access_token_mint(struct app *app, const struct token_subject *s, const char *jt
 	char *tok = NULL;
 
 	c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:[]}", "iss", app->conf->issuer, "sub",
-	    s->identity->sub, "aud", app->conf->issuer, "client_id", s->client_id, "scope", s->scope, "jti", jti,
-	    "iat", (json_int_t)now, "exp", (json_int_t)(now + app->conf->access_token_ttl), "auth_time",
+	    s->identity->sub, "aud", app->conf->issuer, "client_id", s->client_id, "scope", s->scope, "jti", jti, "iat",
+	    (json_int_t)now, "exp", (json_int_t)(now + app->conf->access_token_ttl), "auth_time",
 	    (json_int_t)s->auth_time, "id4me.identifier", s->identity->identifier, "clm");
 	if (c != NULL)
 		tok = jwt_sign(app->kr, app->conf->access_token_alg, "at+jwt", c);
@@ -29,8 +29,7 @@ access_token_mint(struct app *app, const struct token_subject *s, const char *jt
 
 /** access_token_check(app, token, now, grant, identity): verify an access token and its grant. */
 json_t *
-access_token_check(struct app *app, const char *token, int64_t now, struct grant **grant,
-    struct identity **identity)
+access_token_check(struct app *app, const char *token, int64_t now, struct grant **grant, struct identity **identity)
 {
 	static const char *const algs[] = { "ES256", "RS256", NULL };
 	struct grant *g = NULL;

@@ -39,10 +39,10 @@
 #include "util.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000 /* how long one statement waits for another connection's write lock */
-#define STORE_BUSY_RETRIES 3 /* then BEGIN / COMMIT are retried this many more times */
-#define STORE_BUSY_BACKOFF_MS 20 /* times the attempt number, between those retries */
-#define STORE_TOUCH_INTERVAL 3600 /* store_client_touch() writes at most once per client per hour */
-#define STORE_MIN_SQLITE 3037000 /* STRICT tables */
+#define STORE_BUSY_RETRIES 3       /* then BEGIN / COMMIT are retried this many more times */
+#define STORE_BUSY_BACKOFF_MS 20   /* times the attempt number, between those retries */
+#define STORE_TOUCH_INTERVAL 3600  /* store_client_touch() writes at most once per client per hour */
+#define STORE_MIN_SQLITE 3037000   /* STRICT tables */
 
 /* The prepared statements, one slot per connection each. */
 enum stmt_id {
@@ -113,116 +113,118 @@ enum stmt_id {
 #define KEY_COLS "kid, alg, jwk, created_at, activate_at, retire_at, expire_at"
 
 static const char *const stmt_sql[STMT_COUNT] = {
-    [STMT_BEGIN] = "BEGIN IMMEDIATE",
-    [STMT_COMMIT] = "COMMIT",
-    [STMT_ROLLBACK] = "ROLLBACK",
-    [STMT_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-    [STMT_SCHEMA_VERSION_ADD] = "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)",
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+	[STMT_SCHEMA_VERSION_ADD] = "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)",
 
-    [STMT_IDENTITY_INSERT] = "INSERT INTO identities(identifier, sub, state, created_at, updated_at) "
-                             "VALUES (?, ?, 'inactive', ?, ?)",
-    [STMT_IDENTITY_BY_IDENTIFIER] = "SELECT " IDENTITY_COLS " FROM identities "
-                                    "WHERE identifier = ? AND state <> 'deleted'",
-    [STMT_IDENTITY_BY_ID] = "SELECT " IDENTITY_COLS " FROM identities WHERE id = ?",
-    [STMT_IDENTITY_LIST] = "SELECT identifier, sub, state, created_at, updated_at FROM identities ORDER BY id",
-    [STMT_IDENTITY_STATE] = "SELECT state FROM identities WHERE id = ?",
-    [STMT_IDENTITY_SET_STATE] = "UPDATE identities SET state = ?, updated_at = ? WHERE id = ?",
-    [STMT_IDENTITY_DELETE] = "UPDATE identities SET state = 'deleted', password_hash = NULL, updated_at = ? "
-                             "WHERE id = ? AND state <> 'deleted'",
-    [STMT_IDENTITY_SET_PASSWORD] = "UPDATE identities SET password_hash = ?, state = 'active', updated_at = ?, "
-                                   "password_changed_at = ? WHERE id = ?",
-    [STMT_SESSIONS_DELETE_IDENTITY] = "DELETE FROM sessions WHERE identity_id = ?",
-    [STMT_CODES_DELETE_IDENTITY] = "DELETE FROM codes WHERE identity_id = ?",
-    [STMT_GRANTS_DELETE_IDENTITY] = "DELETE FROM grants WHERE identity_id = ?",
-    [STMT_SETUP_DELETE_IDENTITY] = "DELETE FROM setup_tokens WHERE identity_id = ?",
+	[STMT_IDENTITY_INSERT] = "INSERT INTO identities(identifier, sub, state, created_at, updated_at) "
+	                         "VALUES (?, ?, 'inactive', ?, ?)",
+	[STMT_IDENTITY_BY_IDENTIFIER] = "SELECT " IDENTITY_COLS " FROM identities "
+	                                "WHERE identifier = ? AND state <> 'deleted'",
+	[STMT_IDENTITY_BY_ID] = "SELECT " IDENTITY_COLS " FROM identities WHERE id = ?",
+	[STMT_IDENTITY_LIST] = "SELECT identifier, sub, state, created_at, updated_at FROM identities ORDER BY id",
+	[STMT_IDENTITY_STATE] = "SELECT state FROM identities WHERE id = ?",
+	[STMT_IDENTITY_SET_STATE] = "UPDATE identities SET state = ?, updated_at = ? WHERE id = ?",
+	[STMT_IDENTITY_DELETE] = "UPDATE identities SET state = 'deleted', password_hash = NULL, updated_at = ? "
+	                         "WHERE id = ? AND state <> 'deleted'",
+	[STMT_IDENTITY_SET_PASSWORD] = "UPDATE identities SET password_hash = ?, state = 'active', updated_at = ?, "
+	                               "password_changed_at = ? WHERE id = ?",
+	[STMT_SESSIONS_DELETE_IDENTITY] = "DELETE FROM sessions WHERE identity_id = ?",
+	[STMT_CODES_DELETE_IDENTITY] = "DELETE FROM codes WHERE identity_id = ?",
+	[STMT_GRANTS_DELETE_IDENTITY] = "DELETE FROM grants WHERE identity_id = ?",
+	[STMT_SETUP_DELETE_IDENTITY] = "DELETE FROM setup_tokens WHERE identity_id = ?",
 
-    [STMT_SETUP_INSERT] = "INSERT INTO setup_tokens(token_hash, identity_id, expires_at) VALUES (?, ?, ?)",
-    [STMT_SETUP_PEEK] = "SELECT identity_id FROM setup_tokens "
-                        "WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
-    [STMT_SETUP_GET] = "SELECT identity_id, expires_at, used_at FROM setup_tokens WHERE token_hash = ?",
-    [STMT_SETUP_USE] = "UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+	[STMT_SETUP_INSERT] = "INSERT INTO setup_tokens(token_hash, identity_id, expires_at) VALUES (?, ?, ?)",
+	[STMT_SETUP_PEEK] = "SELECT identity_id FROM setup_tokens "
+	                    "WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+	[STMT_SETUP_GET] = "SELECT identity_id, expires_at, used_at FROM setup_tokens WHERE token_hash = ?",
+	[STMT_SETUP_USE] = "UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
 
-    [STMT_CLIENT_INSERT] = "INSERT INTO clients(" CLIENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    [STMT_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?",
-    [STMT_CLIENT_UPDATE] = "UPDATE clients SET metadata = ?, secret_hash = ?, reg_token_hash = ?, updated_at = ? "
-                           "WHERE client_id = ?",
-    [STMT_CLIENT_DELETE] = "DELETE FROM clients WHERE client_id = ?",
-    [STMT_CLIENT_LAST_USED] = "SELECT last_used_at FROM clients WHERE client_id = ?",
-    [STMT_CLIENT_TOUCH] = "UPDATE clients SET last_used_at = ?1 WHERE client_id = ?2 AND last_used_at <= ?1 - ?3",
-    [STMT_CLIENT_COUNT_SOURCE] = "SELECT COUNT(*), COALESCE(SUM(created_at >= ?), 0) FROM clients "
-                                 "WHERE source = ?",
+	[STMT_CLIENT_INSERT] = "INSERT INTO clients(" CLIENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE client_id = ?",
+	[STMT_CLIENT_UPDATE] = "UPDATE clients SET metadata = ?, secret_hash = ?, reg_token_hash = ?, updated_at = ? "
+	                       "WHERE client_id = ?",
+	[STMT_CLIENT_DELETE] = "DELETE FROM clients WHERE client_id = ?",
+	[STMT_CLIENT_LAST_USED] = "SELECT last_used_at FROM clients WHERE client_id = ?",
+	[STMT_CLIENT_TOUCH] = "UPDATE clients SET last_used_at = ?1 WHERE client_id = ?2 AND last_used_at <= ?1 - ?3",
+	[STMT_CLIENT_COUNT_SOURCE] = "SELECT COUNT(*), COALESCE(SUM(created_at >= ?), 0) FROM clients "
+	                             "WHERE source = ?",
 
-    [STMT_SESSION_INSERT] = "INSERT INTO sessions(id_hash, identity_id, auth_time, amr, created_at, expires_at) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-    [STMT_SESSION_GET] = "SELECT s.id_hash, s.identity_id, s.auth_time, s.amr, s.created_at, s.expires_at "
-                         "FROM sessions s JOIN identities i ON i.id = s.identity_id "
-                         "WHERE s.id_hash = ? AND s.expires_at > ? AND i.state = 'active'",
-    [STMT_SESSION_DELETE] = "DELETE FROM sessions WHERE id_hash = ?",
+	[STMT_SESSION_INSERT] = "INSERT INTO sessions(id_hash, identity_id, auth_time, amr, created_at, expires_at) "
+	                        "VALUES (?, ?, ?, ?, ?, ?)",
+	[STMT_SESSION_GET] = "SELECT s.id_hash, s.identity_id, s.auth_time, s.amr, s.created_at, s.expires_at "
+	                     "FROM sessions s JOIN identities i ON i.id = s.identity_id "
+	                     "WHERE s.id_hash = ? AND s.expires_at > ? AND i.state = 'active'",
+	[STMT_SESSION_DELETE] = "DELETE FROM sessions WHERE id_hash = ?",
 
-    [STMT_CODE_INSERT] = "INSERT INTO codes(code_hash, client_id, identity_id, redirect_uri, scope, nonce, "
-                         "code_challenge, claims, amr, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [STMT_CODE_GET] = "SELECT c.code_hash, c.client_id, c.identity_id, c.redirect_uri, c.scope, c.nonce, "
-                      "c.code_challenge, c.claims, c.amr, c.auth_time, c.expires_at, c.used_at, i.state "
-                      "FROM codes c JOIN identities i ON i.id = c.identity_id WHERE c.code_hash = ?",
-    [STMT_CODE_CLAIM] = "UPDATE codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+	[STMT_CODE_INSERT] =
+	    "INSERT INTO codes(code_hash, client_id, identity_id, redirect_uri, scope, nonce, "
+	    "code_challenge, claims, amr, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_CODE_GET] = "SELECT c.code_hash, c.client_id, c.identity_id, c.redirect_uri, c.scope, c.nonce, "
+	                  "c.code_challenge, c.claims, c.amr, c.auth_time, c.expires_at, c.used_at, i.state "
+	                  "FROM codes c JOIN identities i ON i.id = c.identity_id WHERE c.code_hash = ?",
+	[STMT_CODE_CLAIM] = "UPDATE codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
 
-    [STMT_GRANT_INSERT] = "INSERT INTO grants(grant_id, code_hash, client_id, identity_id, scope, claims, amr, "
-                          "auth_time, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [STMT_GRANT_GET] = "SELECT " GRANT_COLS " FROM grants g WHERE g.grant_id = ?",
-    [STMT_GRANT_REVOKE] = "UPDATE grants SET revoked = 1 WHERE grant_id = ?",
-    [STMT_GRANT_REVOKE_CODE] = "UPDATE grants SET revoked = 1 WHERE code_hash = ?",
-    [STMT_REFRESH_INSERT] = "INSERT INTO refresh_tokens(refresh_hash, grant_id, expires_at) VALUES (?, ?, ?)",
-    [STMT_REFRESH_GET] = "SELECT r.grant_id, r.expires_at, r.retired_at, g.client_id, g.revoked, i.state "
-                         "FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id "
-                         "JOIN identities i ON i.id = g.identity_id WHERE r.refresh_hash = ?",
-    [STMT_REFRESH_RETIRE] = "UPDATE refresh_tokens SET retired_at = ? WHERE refresh_hash = ? AND retired_at IS NULL",
-    [STMT_ACCESS_INSERT] = "INSERT INTO access_tokens(jti, grant_id, expires_at) VALUES (?, ?, ?)",
-    [STMT_ACCESS_CHECK] = "SELECT " GRANT_COLS " FROM access_tokens a JOIN grants g ON g.grant_id = a.grant_id "
-                          "JOIN identities i ON i.id = g.identity_id "
-                          "WHERE a.jti = ? AND a.expires_at > ? AND g.revoked = 0 AND i.state = 'active'",
-    [STMT_REVOKE_REFRESH] =
-        "UPDATE grants SET revoked = 1 "
-        "WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE refresh_hash = ?) AND client_id = ?",
-    [STMT_REVOKE_ACCESS] = "DELETE FROM access_tokens "
-                           "WHERE jti = ? AND grant_id IN (SELECT grant_id FROM grants WHERE client_id = ?)",
+	[STMT_GRANT_INSERT] = "INSERT INTO grants(grant_id, code_hash, client_id, identity_id, scope, claims, amr, "
+	                      "auth_time, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_GRANT_GET] = "SELECT " GRANT_COLS " FROM grants g WHERE g.grant_id = ?",
+	[STMT_GRANT_REVOKE] = "UPDATE grants SET revoked = 1 WHERE grant_id = ?",
+	[STMT_GRANT_REVOKE_CODE] = "UPDATE grants SET revoked = 1 WHERE code_hash = ?",
+	[STMT_REFRESH_INSERT] = "INSERT INTO refresh_tokens(refresh_hash, grant_id, expires_at) VALUES (?, ?, ?)",
+	[STMT_REFRESH_GET] = "SELECT r.grant_id, r.expires_at, r.retired_at, g.client_id, g.revoked, i.state "
+	                     "FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id "
+	                     "JOIN identities i ON i.id = g.identity_id WHERE r.refresh_hash = ?",
+	[STMT_REFRESH_RETIRE] =
+	    "UPDATE refresh_tokens SET retired_at = ? WHERE refresh_hash = ? AND retired_at IS NULL",
+	[STMT_ACCESS_INSERT] = "INSERT INTO access_tokens(jti, grant_id, expires_at) VALUES (?, ?, ?)",
+	[STMT_ACCESS_CHECK] = "SELECT " GRANT_COLS " FROM access_tokens a JOIN grants g ON g.grant_id = a.grant_id "
+	                      "JOIN identities i ON i.id = g.identity_id "
+	                      "WHERE a.jti = ? AND a.expires_at > ? AND g.revoked = 0 AND i.state = 'active'",
+	[STMT_REVOKE_REFRESH] =
+	    "UPDATE grants SET revoked = 1 "
+	    "WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE refresh_hash = ?) AND client_id = ?",
+	[STMT_REVOKE_ACCESS] = "DELETE FROM access_tokens "
+	                       "WHERE jti = ? AND grant_id IN (SELECT grant_id FROM grants WHERE client_id = ?)",
 
-    [STMT_KEY_LIST] = "SELECT " KEY_COLS " FROM signing_keys WHERE expire_at = 0 OR expire_at > ? "
-                      "ORDER BY created_at, rowid",
-    [STMT_KEY_RETIRE_OTHERS] =
-        "UPDATE signing_keys SET "
-        "retire_at = CASE WHEN ?1 <> 0 THEN ?1 ELSE retire_at END, "
-        "expire_at = CASE WHEN ?2 <> 0 THEN ?2 ELSE expire_at END WHERE alg = ?3 AND retire_at = 0",
-    [STMT_KEY_INSERT] = "INSERT INTO signing_keys(" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[STMT_KEY_LIST] = "SELECT " KEY_COLS " FROM signing_keys WHERE expire_at = 0 OR expire_at > ? "
+	                  "ORDER BY created_at, rowid",
+	[STMT_KEY_RETIRE_OTHERS] =
+	    "UPDATE signing_keys SET "
+	    "retire_at = CASE WHEN ?1 <> 0 THEN ?1 ELSE retire_at END, "
+	    "expire_at = CASE WHEN ?2 <> 0 THEN ?2 ELSE expire_at END WHERE alg = ?3 AND retire_at = 0",
+	[STMT_KEY_INSERT] = "INSERT INTO signing_keys(" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)",
 
-    [STMT_META_GET] = "SELECT value FROM meta WHERE name = ?",
-    [STMT_META_INSERT] = "INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)",
+	[STMT_META_GET] = "SELECT value FROM meta WHERE name = ?",
+	[STMT_META_INSERT] = "INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)",
 
-    [STMT_PURGE_CODES] = "DELETE FROM codes WHERE expires_at <= ?",
-    [STMT_PURGE_SESSIONS] = "DELETE FROM sessions WHERE expires_at <= ?",
-    [STMT_PURGE_SETUP] = "DELETE FROM setup_tokens WHERE expires_at <= ?",
-    [STMT_PURGE_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?",
-    [STMT_PURGE_ACCESS] = "DELETE FROM access_tokens WHERE expires_at <= ?",
-    [STMT_PURGE_GRANTS] = "DELETE FROM grants WHERE revoked = 1 OR ("
-                          "NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = grants.grant_id) AND "
-                          "NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = grants.grant_id))",
-    [STMT_PURGE_CLIENTS] = "DELETE FROM clients "
-                           "WHERE (CASE WHEN last_used_at > 0 THEN last_used_at ELSE created_at END) < ?",
-    [STMT_PURGE_KEYS] = "DELETE FROM signing_keys WHERE expire_at <> 0 AND expire_at <= ?",
+	[STMT_PURGE_CODES] = "DELETE FROM codes WHERE expires_at <= ?",
+	[STMT_PURGE_SESSIONS] = "DELETE FROM sessions WHERE expires_at <= ?",
+	[STMT_PURGE_SETUP] = "DELETE FROM setup_tokens WHERE expires_at <= ?",
+	[STMT_PURGE_REFRESH] = "DELETE FROM refresh_tokens WHERE expires_at <= ?",
+	[STMT_PURGE_ACCESS] = "DELETE FROM access_tokens WHERE expires_at <= ?",
+	[STMT_PURGE_GRANTS] = "DELETE FROM grants WHERE revoked = 1 OR ("
+	                      "NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = grants.grant_id) AND "
+	                      "NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = grants.grant_id))",
+	[STMT_PURGE_CLIENTS] = "DELETE FROM clients "
+	                       "WHERE (CASE WHEN last_used_at > 0 THEN last_used_at ELSE created_at END) < ?",
+	[STMT_PURGE_KEYS] = "DELETE FROM signing_keys WHERE expire_at <> 0 AND expire_at <= ?",
 };
 
 /* One thread's connection. */
 struct conn {
-	sqlite3 *db; /* opened by conn_open(), used by one thread only */
+	sqlite3 *db;                    /* opened by conn_open(), used by one thread only */
 	sqlite3_stmt *stmt[STMT_COUNT]; /* prepared on first use; NULL until then */
-	struct store *st; /* the store whose list holds this connection */
-	struct conn *next; /* in st->conns */
+	struct store *st;               /* the store whose list holds this connection */
+	struct conn *next;              /* in st->conns */
 };
 
 struct store {
-	char *path; /* the database file */
-	pthread_key_t key; /* this thread's struct conn */
+	char *path;           /* the database file */
+	pthread_key_t key;    /* this thread's struct conn */
 	pthread_mutex_t lock; /* guards conns (and nothing else) */
-	struct conn *conns; /* every open connection, for store_close() */
+	struct conn *conns;   /* every open connection, for store_close() */
 	/* Writers of this process queue here instead of polling SQLite's lock: the busy handler sleeps 1, 2, 5 ...
 	 * 100 ms between tries, which measured as 1-3 s token-endpoint p99 under load (bench/); the mutex hands
 	 * the write lock over the moment it is free.  Other processes (the CLI) still meet SQLite's own lock. */
@@ -244,16 +246,16 @@ struct qarg {
 	int64_t i;
 	bool is_int;
 };
-#define QT(x) ((struct qarg){.t = (x), .i = 0, .is_int = false})
-#define QI(x) ((struct qarg){.t = NULL, .i = (x), .is_int = true})
+#define QT(x) ((struct qarg){ .t = (x), .i = 0, .is_int = false })
+#define QI(x) ((struct qarg){ .t = NULL, .i = (x), .is_int = true })
 #define QARGS(...)                                                                                                     \
-	(const struct qarg[]){__VA_ARGS__}, (sizeof((const struct qarg[]){__VA_ARGS__}) / sizeof(struct qarg))
+	(const struct qarg[]){ __VA_ARGS__ }, (sizeof((const struct qarg[]){ __VA_ARGS__ }) / sizeof(struct qarg))
 #define QNONE NULL, 0
 
 /* What q_exec() returns besides a change count. */
-#define Q_ERROR (-1) /* logged */
+#define Q_ERROR (-1)  /* logged */
 #define Q_UNIQUE (-2) /* a UNIQUE or PRIMARY KEY constraint failed: not logged */
-#define Q_FKEY (-3) /* a FOREIGN KEY constraint failed: not logged */
+#define Q_FKEY (-3)   /* a FOREIGN KEY constraint failed: not logged */
 
 static void
 db_warnx(sqlite3 *db, const char *what)
@@ -639,7 +641,7 @@ tx_rollback(struct conn *c)
 		if (s != NULL)
 			sqlite3_reset(s);
 	}
-	pthread_mutex_unlock(&c->st->wlock);	/* taken by tx_begin */
+	pthread_mutex_unlock(&c->st->wlock); /* taken by tx_begin */
 }
 
 /* tx_end(c, rc): end the transaction of tx_begin(): roll back when ${rc} is STORE_ERROR, commit otherwise (the
@@ -658,7 +660,7 @@ tx_end(struct conn *c, enum store_rc rc)
 		r = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (r == SQLITE_DONE) {
-			pthread_mutex_unlock(&c->st->wlock);	/* taken by tx_begin */
+			pthread_mutex_unlock(&c->st->wlock); /* taken by tx_begin */
 			/* The commit is visible now; it is durable once wal_sync() returns (SECURITY.md 17). */
 			return (wal_sync(c->st) == 0 ? rc : STORE_ERROR);
 		}
@@ -860,8 +862,8 @@ store_schema_version(struct store *st)
 int64_t
 store_purge_expired(struct store *st, int64_t now, int64_t client_idle_ttl)
 {
-	static const enum stmt_id expired[] = {STMT_PURGE_CODES, STMT_PURGE_SESSIONS, STMT_PURGE_SETUP,
-	    STMT_PURGE_REFRESH, STMT_PURGE_ACCESS, STMT_PURGE_KEYS};
+	static const enum stmt_id expired[] = { STMT_PURGE_CODES, STMT_PURGE_SESSIONS, STMT_PURGE_SETUP,
+		STMT_PURGE_REFRESH, STMT_PURGE_ACCESS, STMT_PURGE_KEYS };
 	struct conn *c;
 	int64_t n, total = 0;
 	size_t i;
@@ -1075,8 +1077,8 @@ out:
 enum store_rc
 store_identity_delete(struct store *st, int64_t id, int64_t now)
 {
-	static const enum stmt_id deps[] = {STMT_SESSIONS_DELETE_IDENTITY, STMT_CODES_DELETE_IDENTITY,
-	    STMT_GRANTS_DELETE_IDENTITY, STMT_SETUP_DELETE_IDENTITY};
+	static const enum stmt_id deps[] = { STMT_SESSIONS_DELETE_IDENTITY, STMT_CODES_DELETE_IDENTITY,
+		STMT_GRANTS_DELETE_IDENTITY, STMT_SETUP_DELETE_IDENTITY };
 	struct conn *c;
 	enum store_rc rc;
 	size_t i;

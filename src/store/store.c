@@ -8,10 +8,10 @@
 #include "util.h"
 
 static const char *const identity_state_names[] = {
-    [IDENTITY_INACTIVE] = "inactive",
-    [IDENTITY_ACTIVE] = "active",
-    [IDENTITY_DISABLED] = "disabled",
-    [IDENTITY_DELETED] = "deleted",
+	[IDENTITY_INACTIVE] = "inactive",
+	[IDENTITY_ACTIVE] = "active",
+	[IDENTITY_DISABLED] = "disabled",
+	[IDENTITY_DELETED] = "deleted",
 };
 
 /** identity_state_name(s): "inactive", "active", "disabled", "deleted" ("unknown" for any other value). */

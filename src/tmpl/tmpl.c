@@ -26,32 +26,32 @@
 #include "tmpl.h"
 #include "util.h"
 
-#define TMPL_MAX_FILES 256 /* a www/ directory holds a dozen files; more is a deployment mistake */
-#define TMPL_MAX_DEPTH 16 /* nested sections; the pages use two */
-#define TMPL_MAX_NAME 64 /* a variable or file name */
+#define TMPL_MAX_FILES 256   /* a www/ directory holds a dozen files; more is a deployment mistake */
+#define TMPL_MAX_DEPTH 16    /* nested sections; the pages use two */
+#define TMPL_MAX_NAME 64     /* a variable or file name */
 #define TMPL_LAYOUT "layout" /* the frame every page is rendered into */
-#define TMPL_SLOT "content" /* the layout's one pre-escaped slot */
+#define TMPL_SLOT "content"  /* the layout's one pre-escaped slot */
 
 enum tmpl_node_type {
-	TMPL_TEXT, /* literal bytes */
-	TMPL_VAR, /* {{name}}: the escaped value */
-	TMPL_SECTION, /* {{#name}}: the body when the value is present and non-empty */
-	TMPL_INVERTED, /* {{^name}}: the body when the value is missing or empty */
+	TMPL_TEXT,        /* literal bytes */
+	TMPL_VAR,         /* {{name}}: the escaped value */
+	TMPL_SECTION,     /* {{#name}}: the body when the value is present and non-empty */
+	TMPL_INVERTED,    /* {{^name}}: the body when the value is missing or empty */
 	TMPL_SLOT_CONTENT /* {{{content}}}: the rendered page (layout.html only) */
 };
 
 struct tmpl_node {
 	enum tmpl_node_type type;
 	const char *str; /* TEXT: the bytes; VAR, SECTION, INVERTED: the name; both point into tmpl_page.src */
-	size_t len; /* length of ${str} */
-	size_t body; /* SECTION, INVERTED: how many nodes after this one form the body */
+	size_t len;      /* length of ${str} */
+	size_t body;     /* SECTION, INVERTED: how many nodes after this one form the body */
 };
 
 struct tmpl_page {
 	char *name; /* file name without ".html", e.g. "login" */
-	char *src; /* the file's bytes, NUL-terminated; the nodes point into them */
+	char *src;  /* the file's bytes, NUL-terminated; the nodes point into them */
 	struct tmpl_node *nodes;
-	size_t n; /* nodes in use */
+	size_t n;   /* nodes in use */
 	size_t cap; /* nodes allocated */
 };
 
@@ -75,11 +75,11 @@ static const struct {
 	const char *ext;
 	const char *ctype;
 } tmpl_types[] = {
-    {".css", "text/css"},
-    {".svg", "image/svg+xml"},
-    {".js", "text/javascript"},
-    {".png", "image/png"},
-    {".ico", "image/x-icon"},
+	{ ".css", "text/css" },
+	{ ".svg", "image/svg+xml" },
+	{ ".js", "text/javascript" },
+	{ ".png", "image/png" },
+	{ ".ico", "image/x-icon" },
 };
 
 /* Where a parse error is reported. */
@@ -372,7 +372,7 @@ static int
 set_add_page(struct tmpl_set *t, int dfd, const char *dir, const char *name)
 {
 	struct tmpl_page *pages, *p;
-	struct tmpl_pos pos = {dir, name};
+	struct tmpl_pos pos = { dir, name };
 	size_t len;
 
 	if ((pages = realloc(t->pages, (t->npages + 1) * sizeof(*pages))) == NULL) {

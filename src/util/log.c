@@ -69,10 +69,10 @@ log_level_parse(const char *s, enum log_level *out)
 		const char *name;
 		enum log_level level;
 	} levels[] = {
-	    {"error", LOG_LVL_ERROR},
-	    {"warn", LOG_LVL_WARN},
-	    {"info", LOG_LVL_INFO},
-	    {"debug", LOG_LVL_DEBUG},
+		{ "error", LOG_LVL_ERROR },
+		{ "warn", LOG_LVL_WARN },
+		{ "info", LOG_LVL_INFO },
+		{ "debug", LOG_LVL_DEBUG },
 	};
 	size_t i;
 

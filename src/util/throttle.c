@@ -15,8 +15,8 @@
 struct entry {
 	struct entry *next;
 	int64_t failures;
-	int64_t until;		/* no attempt before this time */
-	int64_t forget_at;	/* the entry decays after this time */
+	int64_t until;     /* no attempt before this time */
+	int64_t forget_at; /* the entry decays after this time */
 	char key[];
 };
 
@@ -29,7 +29,7 @@ struct throttle {
 static uint32_t
 hash(const char *s)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
+	uint32_t h = 2166136261u; /* FNV-1a */
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
