@@ -53,6 +53,10 @@ bool str_list_contains(const char *list, const char *word);
 void str_secure_free(char *s);
 /** url_encode(s): percent-encode everything but unreserved characters (RFC 3986 §2.3); caller frees. */
 char *url_encode(const char *s);
+/** json_depth_ok(s, len, max): true when the JSON text ${s} nests arrays and objects (brackets outside strings)
+ * at most ${max} deep; checked before parsing, since jansson's own limit is 2048.  Malformed text is left for the
+ * parser to reject. */
+bool json_depth_ok(const char *s, size_t len, int max);
 /** html_escape(b, s): append ${s} to ${b} with & < > " ' escaped. */
 int html_escape(struct buf *b, const char *s);
 

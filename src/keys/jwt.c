@@ -63,33 +63,6 @@ jwt_split(const char *token, struct jwt_parts *p)
 	return (0);
 }
 
-/* json_depth_ok(p, n, max): true when brackets outside strings nest at most ${max} deep. */
-static bool
-json_depth_ok(const char *p, size_t n, int max)
-{
-	bool instr = false, esc = false;
-	int depth = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (instr) {
-			if (esc)
-				esc = false;
-			else if (p[i] == '\\')
-				esc = true;
-			else if (p[i] == '"')
-				instr = false;
-		} else if (p[i] == '"')
-			instr = true;
-		else if (p[i] == '{' || p[i] == '[') {
-			if (++depth > max)
-				return (false);
-		} else if (p[i] == '}' || p[i] == ']')
-			depth--;
-	}
-	return (true);
-}
-
 /** jwt_json_load(p, n): parse ${n} bytes as one JSON object, rejecting duplicate members, NUL bytes and nesting
  * deeper than KEYS_MAX_JSON_DEPTH; a new reference or NULL. */
 json_t *

@@ -504,32 +504,6 @@ fail:
 
 /* ----------------------------------------------------------------------------------- handlers */
 
-/* json_depth_ok(s, len, max): the JSON text ${s} nests arrays and objects at most ${max} deep (jansson's own
- * limit is 2048).  Malformed text is left for the parser to reject. */
-static bool
-json_depth_ok(const char *s, size_t len, int max)
-{
-	bool in_str = false;
-	int depth = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (in_str) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				in_str = false;
-		} else if (s[i] == '"')
-			in_str = true;
-		else if (s[i] == '[' || s[i] == '{') {
-			if (++depth > max)
-				return (false);
-		} else if (s[i] == ']' || s[i] == '}')
-			depth--;
-	}
-	return (true);
-}
-
 /** reg_parse_body(req, resp): SECURITY.md 11/15: the request body as a JSON object (application/json, at most
  * OIDC_MAX_METADATA bytes, REG_MAX_DEPTH deep, no duplicate members); NULL with a 400/413 written. */
 json_t *

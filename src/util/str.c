@@ -192,3 +192,29 @@ html_escape(struct buf *b, const char *s)
 	}
 	return (buf_append(b, run, (size_t)(p - run)));
 }
+
+/** json_depth_ok(s, len, max): true when brackets outside strings nest at most ${max} deep. */
+bool
+json_depth_ok(const char *s, size_t len, int max)
+{
+	bool in_str = false, esc = false;
+	int depth = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (s[i] == '\\')
+				esc = true;
+			else if (s[i] == '"')
+				in_str = false;
+		} else if (s[i] == '"')
+			in_str = true;
+		else if (s[i] == '[' || s[i] == '{') {
+			if (++depth > max)
+				return (false);
+		} else if (s[i] == ']' || s[i] == '}')
+			depth--;
+	}
+	return (true);
+}

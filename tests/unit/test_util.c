@@ -495,6 +495,19 @@ test_log(void)
 	rmdir(dir);
 }
 
+static void
+test_json_depth(void)
+{
+	CHECK(json_depth_ok("{}", strlen("{}"), 1));
+	CHECK(json_depth_ok("{\"a\":[1]}", strlen("{\"a\":[1]}"), 2));
+	CHECK(!json_depth_ok("{\"a\":[1]}", strlen("{\"a\":[1]}"), 1));
+	/* Brackets inside strings, also after escaped quotes and backslashes, do not count. */
+	CHECK(json_depth_ok("{\"a\":\"[[[[\"}", strlen("{\"a\":\"[[[[\"}"), 1));
+	CHECK(json_depth_ok("{\"a\":\"\\\"[[[\"}", strlen("{\"a\":\"\\\"[[[\"}"), 1));
+	CHECK(!json_depth_ok("{\"a\":\"\\\\\",\"b\":[[1]]}", strlen("{\"a\":\"\\\\\",\"b\":[[1]]}"), 2));
+	CHECK(json_depth_ok("", strlen(""), 0));
+}
+
 int
 main(void)
 {
@@ -509,6 +522,7 @@ main(void)
 	TEST_RUN(test_base64);
 	TEST_RUN(test_sha256);
 	TEST_RUN(test_hmac);
+	TEST_RUN(test_json_depth);
 	TEST_RUN(test_random);
 	TEST_RUN(test_time);
 	TEST_RUN(test_log);
