@@ -26,7 +26,7 @@
 #include "tmpl.h"
 #include "util.h"
 
-#define MAIN_TICK_SEC 30   /* keyring refresh period */
+#define MAIN_TICK_SEC 5    /* keyring refresh period: a rotated key is published within this (SIGHUP: at once) */
 #define MAIN_PURGE_SEC 600 /* expired-row purge period */
 
 static void
