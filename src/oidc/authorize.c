@@ -426,7 +426,8 @@ session_fits(struct app *app, json_t *areq, const struct session *sess)
 
 	if (sess == NULL || prompt_has(areq, "login"))
 		return (false);
-	if (ma != NULL && time_now() - sess->auth_time > json_integer_value(ma))
+	/* OIDC Core §3.1.2.1: re-authenticate when more than max_age has passed; max_age=0 always does. */
+	if (ma != NULL && (json_integer_value(ma) == 0 || time_now() - sess->auth_time > json_integer_value(ma)))
 		return (false);
 	if (hint == NULL)
 		return (true);
@@ -442,6 +443,8 @@ h_authorize(void *ctx, const struct request *req, struct response *resp)
 	struct app *app = ctx;
 	struct client *client = NULL;
 	struct session *sess = NULL;
+	struct identity *id = NULL;
+	const char *hint;
 	json_t *areq;
 
 	if ((areq = authz_parse(app, req, resp, &client)) == NULL)
@@ -458,8 +461,15 @@ h_authorize(void *ctx, const struct request *req, struct response *resp)
 		authz_error(app, resp, areq, "login_required", NULL);
 		goto out;
 	}
-	login_page(app, req, resp, areq, client, 200, areq_str(areq, "login_hint"), NULL);
+	/* Re-authentication of a live session (prompt=login, max_age) offers the session's identifier. */
+	if (areq_str(areq, "login_hint") == NULL && sess != NULL &&
+	    store_identity_by_id(app->st, sess->identity_id, &id) == STORE_OK)
+		hint = id->identifier;
+	else
+		hint = areq_str(areq, "login_hint");
+	login_page(app, req, resp, areq, client, 200, hint, NULL);
 out:
+	identity_free(id);
 	session_free(sess);
 	client_free(client);
 	json_decref(areq);
