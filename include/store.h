@@ -89,7 +89,7 @@ enum store_rc store_setup_create(struct store *st, int64_t identity_id, const ch
 enum store_rc store_setup_peek(struct store *st, const char *token_hash, int64_t now, int64_t *identity_id);
 /** store_setup_use(st, token_hash, password_hash, now, identity_id): atomically consume the token, store the
  * password hash, make the identity active (unless disabled/deleted: STORE_CONFLICT) and delete the identity's
- * sessions.  STORE_NOTFOUND for unknown or expired tokens, STORE_REPLAY for used ones. */
+ * sessions and grants (with their refresh and access tokens).  STORE_NOTFOUND for unknown or expired tokens, STORE_REPLAY for used ones. */
 enum store_rc store_setup_use(
     struct store *st, const char *token_hash, const char *password_hash, int64_t now, int64_t *identity_id);
 
@@ -194,6 +194,9 @@ void grant_free(struct grant *g);
  * (RFC 9700 §4.14.2).  Unknown/expired/other client/revoked grant/inactive identity: STORE_NOTFOUND. */
 enum store_rc store_refresh_rotate(struct store *st, const char *refresh_hash, const char *client_id, int64_t now,
     const struct grant_tokens *toks, struct grant **out);
+/** store_refresh_peek(st, refresh_hash, client_id, out): the grant a refresh token of ${client_id} belongs to,
+ * read only (for checks that must come before rotation); STORE_NOTFOUND for unknown or other client's tokens. */
+enum store_rc store_refresh_peek(struct store *st, const char *refresh_hash, const char *client_id, struct grant **out);
 /** store_grant_revoke(st, grant_id): revoke a grant (its refresh and access tokens die with it). */
 enum store_rc store_grant_revoke(struct store *st, const char *grant_id);
 /** store_access_check(st, jti, now, out): the grant of a live, unrevoked access token whose identity is active;

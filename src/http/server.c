@@ -372,6 +372,11 @@ copy_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size
 	f->pairs = grown;
 	f->pairs[f->n].name = xstrndup(key, key_size);
 	f->pairs[f->n].value = xstrndup(value ? value : "", value ? value_size : 0);
+	if (f->pairs[f->n].name == NULL || f->pairs[f->n].value == NULL) {
+		free(f->pairs[f->n].name);
+		free(f->pairs[f->n].value);
+		return (MHD_NO);
+	}
 	f->n++;
 	return (MHD_YES);
 }

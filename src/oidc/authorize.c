@@ -19,6 +19,7 @@
 #define AUTHZ_AMR_PWD "[\"pwd\"]"
 #define AUTHZ_MAX_PASSWORD 1024 /* argon2 hashes any length; refuse absurd bodies early */
 #define AUTHZ_MAX_CHALLENGE 128
+#define AUTHZ_MAX_GET 8192 /* a POSTed request turned into a GET must fit a request line */
 
 /* Parameters that must not appear twice (RFC 6749 §3.1). */
 static const char *const authz_params[] = { "client_id", "redirect_uri", "response_type", "response_mode", "scope",
@@ -436,6 +437,35 @@ session_fits(struct app *app, json_t *areq, const struct session *sess)
 	return (fits);
 }
 
+/* The authorization request of a POST, sent back as a 303 to GET /authorize with the same parameters. */
+static void
+authz_post_to_get(struct app *app, const struct request *req, struct response *resp)
+{
+	struct buf b;
+	char *name, *value;
+
+	buf_init(&b);
+	b.max = AUTHZ_MAX_GET;
+	buf_puts(&b, OIDC_PATH_AUTHORIZE);
+	for (size_t i = 0; i < req->form.n; i++) {
+		name = url_encode(req->form.pairs[i].name);
+		value = url_encode(req->form.pairs[i].value);
+		if (name == NULL || value == NULL)
+			b.err = true;
+		else
+			buf_printf(&b, "%c%s=%s", i == 0 ? '?' : '&', name, value);
+		free(name);
+		free(value);
+	}
+	if (b.err)
+		page_error(app, resp, 400, "Request too large",
+		    "The website sent an authorization request that is too "
+		    "large. Nothing was sent back to it.");
+	else
+		resp_redirect(resp, b.data);
+	buf_release(&b);
+}
+
 /** h_authorize: GET/POST /authorize. */
 void
 h_authorize(void *ctx, const struct request *req, struct response *resp)
@@ -449,6 +479,12 @@ h_authorize(void *ctx, const struct request *req, struct response *resp)
 
 	if ((areq = authz_parse(app, req, resp, &client)) == NULL)
 		return;
+	/* A cross-site POST carries no SameSite=Lax cookie: once it is known valid (SECURITY.md 2), answer it with
+	 * the same request as a GET, which does. */
+	if (strcmp(req->method, "POST") == 0) {
+		authz_post_to_get(app, req, resp);
+		goto out;
+	}
 	if (session_current(app, req, &sess) == STORE_ERROR) {
 		authz_error(app, resp, areq, "server_error", NULL);
 		goto out;
@@ -515,7 +551,7 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	struct identity *id = NULL;
 	struct session *sess = NULL;
 	const char *typed = form_get(&req->form, "identifier"), *pw = form_get(&req->form, "password");
-	char *canon = NULL, key_pair[512], key_src[128], msg[160];
+	char *canon = NULL, key_pair[512], key_src[128], msg[160], source[HTTP_MAX_ADDR + 4];
 	int64_t wait, now = time_now();
 	enum pw_rc pr;
 	json_t *areq;
@@ -533,8 +569,9 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	}
 	/* Delays per identifier and source, and per source alone; keyed by the typed identifier so unknown
 	 * identifiers are delayed exactly like known ones.  The real user from another address is not affected. */
-	snprintf(key_pair, sizeof(key_pair), "id:%s|%s", canon, req->remote);
-	snprintf(key_src, sizeof(key_src), "src:%s", req->remote);
+	source_key(req->remote, source, sizeof(source));
+	snprintf(key_pair, sizeof(key_pair), "id:%s|%s", canon, source);
+	snprintf(key_src, sizeof(key_src), "src:%s", source);
 	wait = throttle_wait(app->throttle, key_pair, now);
 	if (wait == 0)
 		wait = throttle_wait(app->throttle, key_src, now);

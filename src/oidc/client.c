@@ -6,6 +6,8 @@
  * (metadata); SECURITY.md 1 (exact redirect URI match) and 8 (secrets hashed, compared in constant time).
  */
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
 
@@ -66,9 +68,9 @@ client_post_logout_ok(const struct client *c, const char *uri)
 	return (uri_registered(c, "post_logout_redirect_uris", uri));
 }
 
-/* repeated(req, name): RFC 6749 §3.2: ${name} appears more than once in the body or the query string. */
-static bool
-repeated(const struct request *req, const char *name)
+/** param_repeated(req, name): RFC 6749 §3.2: ${name} appears more than once in the body or the query string. */
+bool
+param_repeated(const struct request *req, const char *name)
 {
 	return (form_count(&req->form, name) + form_count(&req->query, name) > 1);
 }
@@ -92,7 +94,7 @@ client_authenticate(struct app *app, const struct request *req, struct response 
 	struct client *c = NULL;
 	bool ok;
 
-	if (repeated(req, "client_id") || repeated(req, "client_secret")) {
+	if (param_repeated(req, "client_id") || param_repeated(req, "client_secret")) {
 		resp_oauth_error(resp, 400, "invalid_request", "client_id or client_secret repeated");
 		return (NULL);
 	}
@@ -153,4 +155,22 @@ out:
 	str_secure_free(b_secret);
 	free(hash);
 	return (c);
+}
+
+/** source_key(remote, out, outlen): the key that per-source limits (SECURITY.md 10, 11) count under: the address,
+ * but for IPv6 its /64 (one host usually holds a whole /64, so per-address counting would be no limit). */
+void
+source_key(const char *remote, char *out, size_t outlen)
+{
+	struct in6_addr a;
+	char txt[INET6_ADDRSTRLEN];
+
+	if (strchr(remote, ':') != NULL && inet_pton(AF_INET6, remote, &a) == 1 && !IN6_IS_ADDR_V4MAPPED(&a)) {
+		memset(&a.s6_addr[8], 0, 8);
+		if (inet_ntop(AF_INET6, &a, txt, sizeof(txt)) != NULL) {
+			snprintf(out, outlen, "%s/64", txt);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%s", remote);
 }

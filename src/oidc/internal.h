@@ -46,6 +46,10 @@ void h_setup(void *ctx, const struct request *req, struct response *resp);      
  * time by hash.  On failure writes 401 invalid_client (or 400 invalid_request for conflicting methods) into
  * ${resp} and returns NULL.  Caller frees the client. */
 struct client *client_authenticate(struct app *app, const struct request *req, struct response *resp);
+/** source_key(remote, out, outlen): the key per-source limits count under: the address, for IPv6 its /64. */
+void source_key(const char *remote, char *out, size_t outlen);
+/** param_repeated(req, name): RFC 6749 §3.2: ${name} appears more than once in the body or the query string. */
+bool param_repeated(const struct request *req, const char *name);
 /** client_meta_str(c, key): a string member of the client's metadata, or NULL. */
 const char *client_meta_str(const struct client *c, const char *key);
 /** client_is_public(c): token_endpoint_auth_method is "none". */

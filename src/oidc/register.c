@@ -558,24 +558,6 @@ reg_validate(json_t *in, struct response *resp)
 	return (NULL);
 }
 
-/* reg_source(remote, out, outlen): the key that SECURITY.md 11 counts registrations under: the address, but
- * for IPv6 its /64 (one host usually holds a whole /64, so per-address counting would be no limit). */
-static void
-reg_source(const char *remote, char *out, size_t outlen)
-{
-	struct in6_addr a;
-	char txt[INET6_ADDRSTRLEN];
-
-	if (strchr(remote, ':') != NULL && inet_pton(AF_INET6, remote, &a) == 1 && !IN6_IS_ADDR_V4MAPPED(&a)) {
-		memset(&a.s6_addr[8], 0, 8);
-		if (inet_ntop(AF_INET6, &a, txt, sizeof(txt)) != NULL) {
-			snprintf(out, outlen, "%s/64", txt);
-			return;
-		}
-	}
-	snprintf(out, outlen, "%s", remote);
-}
-
 /* json_wipe_str(o, key): zero the string member ${key} of ${o} before ${o} is freed: jansson holds its own
  * copy of a secret put into a response object and frees it without zeroing. */
 static void
@@ -669,7 +651,7 @@ h_register(void *ctx, const struct request *req, struct response *resp)
 	 * code "temporarily_unavailable", which RP libraries already know and which does not blame the metadata.
 	 * Counting and inserting are not one transaction: parallel requests can pass the limit by a few.
 	 */
-	reg_source(req->remote, source, sizeof(source));
+	source_key(req->remote, source, sizeof(source));
 	if (store_client_count_source(app->st, source, now - REG_WINDOW, &total, &recent) != STORE_OK) {
 		resp_oauth_error(resp, 500, "server_error", NULL);
 		goto out;

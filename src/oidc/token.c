@@ -15,6 +15,10 @@
 #define TOKEN_VERIFIER_MIN 43 /* RFC 7636 §4.1 */
 #define TOKEN_VERIFIER_MAX 128
 
+/* RFC 6749 §3.2: request parameters must not repeat. */
+static const char *const token_params[] = { "grant_type", "code", "redirect_uri", "code_verifier", "refresh_token",
+	"scope" };
+
 /* Everything minted for one response; the strings are freed by tokens_release. */
 struct minted {
 	char *grant_id;
@@ -222,17 +226,14 @@ grant_refresh(struct app *app, const struct request *req, struct response *resp,
 		resp_oauth_error(resp, 500, "server_error", NULL);
 		goto out;
 	}
-	/* RFC 9700 §4.14.2: rotation; a retired token coming back revokes the whole family. */
-	rc = store_refresh_rotate(app->st, hash, client->client_id, now, &t, &g);
-	if (rc == STORE_REPLAY)
-		log_info("token: refresh token reused by client %s; its grant is revoked", client->client_id);
-	if (rc != STORE_OK) {
-		resp_oauth_error(
-		    resp, rc == STORE_ERROR ? 500 : 400, rc == STORE_ERROR ? "server_error" : "invalid_grant", NULL);
-		goto out;
-	}
-	/* RFC 6749 §6: a narrower scope may be asked for, never a wider one. */
+	/* RFC 6749 §6: a narrower scope may be asked for, never a wider one.  Checked before rotation, so that a
+	 * refused request leaves the client's refresh token valid. */
 	if (scope != NULL) {
+		if ((rc = store_refresh_peek(app->st, hash, client->client_id, &g)) != STORE_OK) {
+			resp_oauth_error(resp, rc == STORE_ERROR ? 500 : 400,
+			    rc == STORE_ERROR ? "server_error" : "invalid_grant", NULL);
+			goto out;
+		}
 		if ((copy = xstrdup(scope)) == NULL) {
 			resp_oauth_error(resp, 500, "server_error", NULL);
 			goto out;
@@ -242,6 +243,17 @@ grant_refresh(struct app *app, const struct request *req, struct response *resp,
 				resp_oauth_error(resp, 400, "invalid_scope", "scope exceeds the original grant");
 				goto out;
 			}
+		grant_free(g);
+		g = NULL;
+	}
+	/* RFC 9700 §4.14.2: rotation; a retired token coming back revokes the whole family. */
+	rc = store_refresh_rotate(app->st, hash, client->client_id, now, &t, &g);
+	if (rc == STORE_REPLAY)
+		log_info("token: refresh token reused by client %s; its grant is revoked", client->client_id);
+	if (rc != STORE_OK) {
+		resp_oauth_error(
+		    resp, rc == STORE_ERROR ? 500 : 400, rc == STORE_ERROR ? "server_error" : "invalid_grant", NULL);
+		goto out;
 	}
 	if (store_identity_by_id(app->st, g->identity_id, &id) != STORE_OK || id->state != IDENTITY_ACTIVE) {
 		store_grant_revoke(app->st, g->grant_id);
@@ -268,6 +280,12 @@ h_token(void *ctx, const struct request *req, struct response *resp)
 	if ((client = client_authenticate(app, req, resp)) == NULL)
 		return;
 	gt = req_param(req, "grant_type");
+	for (size_t i = 0; i < sizeof(token_params) / sizeof(token_params[0]); i++)
+		if (param_repeated(req, token_params[i])) {
+			resp_oauth_error(resp, 400, "invalid_request", "a parameter is repeated");
+			client_free(client);
+			return;
+		}
 	if (gt == NULL)
 		resp_oauth_error(resp, 400, "invalid_request", "grant_type is required");
 	else if (strcmp(gt, "authorization_code") != 0 && strcmp(gt, "refresh_token") != 0)

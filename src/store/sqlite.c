@@ -215,6 +215,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 /* One thread's connection. */
 struct conn {
 	sqlite3 *db;                    /* opened by conn_open(), used by one thread only */
+	int64_t changes_at_begin;       /* sqlite3_total_changes64() when the transaction began */
 	sqlite3_stmt *stmt[STMT_COUNT]; /* prepared on first use; NULL until then */
 	struct store *st;               /* the store whose list holds this connection */
 	struct conn *next;              /* in st->conns */
@@ -618,8 +619,10 @@ tx_begin(struct store *st)
 	for (attempt = 0;; attempt++) {
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
-		if (rc == SQLITE_DONE)
+		if (rc == SQLITE_DONE) {
+			c->changes_at_begin = sqlite3_total_changes64(c->db);
 			return (c);
+		}
 		if (!is_busy(rc) || attempt >= STORE_BUSY_RETRIES)
 			break;
 		backoff(attempt);
@@ -661,7 +664,10 @@ tx_end(struct conn *c, enum store_rc rc)
 		sqlite3_reset(s);
 		if (r == SQLITE_DONE) {
 			pthread_mutex_unlock(&c->st->wlock); /* taken by tx_begin */
-			/* The commit is visible now; it is durable once wal_sync() returns (SECURITY.md 17). */
+			/* The commit is visible now; it is durable once wal_sync() returns (SECURITY.md 17).  A transaction
+			 * that wrote nothing (an unknown code, say) needs no sync: floods of bad input cost no fsync. */
+			if (sqlite3_total_changes64(c->db) == c->changes_at_begin)
+				return (rc);
 			return (wal_sync(c->st) == 0 ? rc : STORE_ERROR);
 		}
 		/* A COMMIT that finds the database busy may be retried (sqlite3_step(3)). */
@@ -1193,7 +1199,11 @@ store_setup_use(struct store *st, const char *token_hash, const char *password_h
 	if (rc != STORE_OK)
 		goto out;
 	rc = q_rc(q_exec(c, STMT_IDENTITY_SET_PASSWORD, QARGS(QT(password_hash), QI(now), QI(now), QI(id))));
-	if (rc == STORE_OK && q_exec(c, STMT_SESSIONS_DELETE_IDENTITY, QARGS(QI(id))) < 0)
+	/* A new password ends what the old one opened: sessions, and grants with their refresh and access tokens
+	 * (identity setup-url is also the recovery path after a compromise). */
+	if (rc == STORE_OK &&
+	    (q_exec(c, STMT_SESSIONS_DELETE_IDENTITY, QARGS(QI(id))) < 0 ||
+	        q_exec(c, STMT_GRANTS_DELETE_IDENTITY, QARGS(QI(id))) < 0))
 		rc = STORE_ERROR;
 out:
 	/* Only STORE_OK has written anything: roll the rest back. */
@@ -1676,6 +1686,36 @@ out:
 		g = NULL;
 	}
 	grant_free(g);
+	return (rc);
+}
+
+/** store_refresh_peek(st, refresh_hash, client_id, out): the grant of ${refresh_hash} if that token belongs to
+ * ${client_id}, without changing anything (the caller's checks come before rotation); STORE_NOTFOUND otherwise.
+ * Whether the token is still current is for store_refresh_rotate to decide, atomically. */
+enum store_rc
+store_refresh_peek(struct store *st, const char *refresh_hash, const char *client_id, struct grant **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	char *grant_id = NULL;
+	enum store_rc rc = STORE_ERROR;
+	bool oom = false;
+	int step;
+
+	*out = NULL;
+	if ((c = conn_get(st)) == NULL)
+		return (STORE_ERROR);
+	if ((s = q_bind(c, STMT_REFRESH_GET, QARGS(QT(refresh_hash)))) == NULL || (step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	if (step == SQLITE_DONE || !col_is(s, 3, client_id)) {
+		q_done(s);
+		return (STORE_NOTFOUND);
+	}
+	grant_id = col_str(s, 0, &oom);
+	q_done(s);
+	if (!oom)
+		rc = grant_get(c, STMT_GRANT_GET, QARGS(QT(grant_id)), out);
+	free(grant_id);
 	return (rc);
 }
 

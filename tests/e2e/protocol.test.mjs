@@ -5,10 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer } from './lib/server.mjs';
+import { completeSetup, startServer } from './lib/server.mjs';
 import { Browser, findForm } from './lib/browser.mjs';
 import {
-	authorizeUrl, callbackCode, discover, login, random, redeem, register, registerRaw, verifyIdToken,
+	authorizeUrl, callbackCode, discover, login, random, redeem, register, registerRaw, tokenRequest, verifyIdToken,
 } from './lib/rp.mjs';
 
 const IDENT = 'maxage.example.org';
@@ -127,5 +127,115 @@ describe('registration management (RFC 7592)', () => {
 		}), {})).page;
 		assert.equal(page.status, 400, 'a deleted client is unknown at the authorization endpoint');
 		assert.match(page.body, /not registered/);
+	});
+});
+
+// Findings of the code review, each kept as a rule with its test.
+describe('review findings', () => {
+	let srv;
+	let meta;
+	let client;
+	const IDR = 'review.example.org';
+
+	before(async () => {
+		srv = await startServer({ config: { trusted_proxies: '127.0.0.1', login_max_failures: 2, login_max_delay: 60 } });
+		await srv.addIdentity(IDR, PASSWORD);
+		meta = await discover(srv.issuer);
+		client = await register(meta, {
+			redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'],
+			post_logout_redirect_uris: ['https://rp.example/bye'], client_name: 'review RP',
+		});
+	});
+	after(async () => { await srv?.stop(); });
+
+	const flow = async (b = new Browser()) => {
+		const state = random();
+		const r = await login(b, authorizeUrl(meta, {
+			response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, scope: 'openid', state,
+			login_hint: IDR,
+		}), { password: PASSWORD, redirectUri: REDIRECT });
+		return { b, tokens: await redeem(meta, client, { code: callbackCode(r, { state }), redirectUri: REDIRECT }) };
+	};
+	const refresh = (rt, extra = {}) => tokenRequest(meta, client, { grant_type: 'refresh_token', refresh_token: rt, ...extra });
+
+	test('RFC 6749 §6: a refresh asking for a wider scope is refused and the refresh token stays valid', async () => {
+		const { tokens } = await flow();
+		const wide = await refresh(tokens.refresh_token, { scope: 'openid profile' });
+		assert.equal(wide.status, 400);
+		assert.equal(wide.body.error, 'invalid_scope');
+		const ok = await refresh(tokens.refresh_token);
+		assert.equal(ok.status, 200, JSON.stringify(ok.body));
+	});
+
+	test('RFC 6749 §3.2: a repeated token parameter is invalid_request', async () => {
+		const { tokens } = await flow();
+		const body = new URLSearchParams([['grant_type', 'refresh_token'], ['refresh_token', tokens.refresh_token],
+			['refresh_token', tokens.refresh_token]]);
+		const auth = Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64');
+		const res = await fetch(meta.token_endpoint, {
+			method: 'POST', body, headers: { authorization: `Basic ${auth}`, 'content-type': 'application/x-www-form-urlencoded' },
+		});
+		assert.equal(res.status, 400);
+		assert.equal((await res.json()).error, 'invalid_request');
+	});
+
+	test('a new password (setup URL) revokes the refresh and access tokens the old one opened', async () => {
+		const { tokens } = await flow();
+		const url = (await srv.cli('identity', 'setup-url', IDR)).split('\n').find((l) => l.startsWith(srv.issuer));
+		await completeSetup(url, PASSWORD);
+		assert.equal((await refresh(tokens.refresh_token)).status, 400);
+		const ui = await fetch(meta.userinfo_endpoint, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+		assert.equal(ui.status, 401);
+	});
+
+	test('RP-Initiated Logout §2: post_logout_redirect_uri needs an id_token_hint naming the client; client_id alone is no open redirect', async () => {
+		const { b, tokens } = await flow();
+		const logout = async (params) => {
+			const page = (await b.follow(`${meta.end_session_endpoint}?${new URLSearchParams(params)}`, {})).page;
+			const form = findForm(page.body, '/logout', page.url.href);
+			assert.ok(form, 'a confirmation page');
+			return b.submit(page, form);
+		};
+		// client_id alone: the user is logged out but not sent anywhere.
+		const alone = await logout({ client_id: client.client_id, post_logout_redirect_uri: 'https://rp.example/bye', state: 's' });
+		assert.equal(alone.status, 200);
+		assert.equal(alone.headers.get('location'), null);
+		// A hint whose audience is another client than client_id: the same.
+		await flow(b);
+		const mismatch = await logout({ id_token_hint: tokens.id_token, client_id: 'other', post_logout_redirect_uri: 'https://rp.example/bye' });
+		assert.equal(mismatch.headers.get('location'), null);
+		// The hint of this client: back to its registered address, with state.
+		await flow(b);
+		const ok = await logout({ id_token_hint: tokens.id_token, post_logout_redirect_uri: 'https://rp.example/bye', state: 'st8' });
+		assert.equal(ok.status, 303);
+		assert.equal(ok.headers.get('location'), 'https://rp.example/bye?state=st8');
+	});
+
+	test('a POST to the authorization endpoint continues as a GET, so the session cookie (SameSite=Lax) is used', async () => {
+		const { b } = await flow();
+		const state = random();
+		const posted = await b.post(meta.authorization_endpoint, {
+			response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, scope: 'openid', state,
+		});
+		assert.equal(posted.status, 303);
+		assert.match(posted.headers.get('location'), /^\/authorize\?/);
+		const r = await login(b, new URL(posted.headers.get('location'), meta.issuer), { redirectUri: REDIRECT });
+		assert.equal(r.sawLogin, false, 'the session is used');
+		callbackCode(r, { state });
+	});
+
+	test('SEC10 IPv6: the delays count per /64, so rotating addresses within it does not help', async () => {
+		const b = new Browser();
+		const page = (await b.follow(authorizeUrl(meta, {
+			response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, scope: 'openid',
+		}), {})).page;
+		const lf = findForm(page.body, '/login', page.url.href);
+		let last;
+		for (let i = 1; i <= 4; i++) {
+			const headers = { 'x-forwarded-for': `2001:db8:1:2::${i}` };
+			last = await b.post(new URL(lf.action, page.url), [...lf.fields.filter(([n]) => n !== 'identifier' && n !== 'password'),
+				['identifier', IDR], ['password', `wrong ${i}`]], { headers, origin: page.url.origin });
+		}
+		assert.equal(last.status, 429, 'four addresses of one /64 share their failures');
 	});
 });

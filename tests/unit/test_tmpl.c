@@ -637,13 +637,14 @@ test_www_pages(void)
 
 	s = www_render(t, "logout", www_vars, WWW_NVARS);
 	CHECK(has(s, "Log out of anchorid?") && has(s, "<form method=\"post\" action=\"/logout\">"));
-	CHECK(has(s, "name=\"post_logout_redirect_uri\" value=\"https://rp.example/bye?a=1&amp;b=2\""));
-	CHECK(has(s, "name=\"state\" value=\"STATE&#39;1\"") && has(s, "name=\"client_id\" value=\"CLIENT-ID\""));
+	/* The validated return address travels signed, in one field. */
+	CHECK(has(s, "name=\"req\" value=\"REQ-ID\""));
+	CHECK(strstr(s, "post_logout_redirect_uri") == NULL && strstr(s, "name=\"client_id\"") == NULL);
 	CHECK(has(s, "name=\"csrf\" value=\"CSRF-TOKEN\"") && has(s, ">Log out</button>"));
 	CHECK(has(s, "Example &quot;RP&quot;"));
 	free(s);
 	s = www_render(t, "logout", www_vars + 2, 1);
-	CHECK(s != NULL && strstr(s, "name=\"state\"") == NULL && strstr(s, "post_logout_redirect_uri") == NULL);
+	CHECK(s != NULL && strstr(s, "name=\"req\"") == NULL);
 	free(s);
 
 	s = www_render(t, "logged_out", www_vars, WWW_NVARS);
