@@ -82,6 +82,10 @@ enum store_rc store_identity_set_state(struct store *st, int64_t id, enum identi
  * access tokens, setup tokens.  STORE_NOTFOUND if absent or already deleted. */
 enum store_rc store_identity_delete(struct store *st, int64_t id, int64_t now);
 
+/** store_identity_rehash(st, id, old_hash, new_hash, now): after a successful login, store the password hashed
+ * under the current parameters, if the hash is still ${old_hash}; STORE_NOTFOUND otherwise. */
+enum store_rc store_identity_rehash(
+    struct store *st, int64_t id, const char *old_hash, const char *new_hash, int64_t now);
 /** store_setup_create(st, identity_id, token_hash, expires_at): a one-time password-setup token; any older
  * setup token of the identity dies in the same transaction. */
 enum store_rc store_setup_create(struct store *st, int64_t identity_id, const char *token_hash, int64_t expires_at);

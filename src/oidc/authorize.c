@@ -551,7 +551,7 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	struct identity *id = NULL;
 	struct session *sess = NULL;
 	const char *typed = form_get(&req->form, "identifier"), *pw = form_get(&req->form, "password");
-	char *canon = NULL, key_pair[512], key_src[128], msg[160], source[HTTP_MAX_ADDR + 4];
+	char *canon = NULL, *rehash = NULL, key_pair[512], key_src[128], msg[160], source[HTTP_MAX_ADDR + 4];
 	int64_t wait, now = time_now();
 	enum pw_rc pr;
 	json_t *areq;
@@ -608,6 +608,10 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 		goto out;
 	}
 	throttle_clear(app->throttle, key_pair);
+	/* Hashes follow the configured argon2 cost: otherwise raising it would make known identifiers answer faster
+	 * than unknown ones (SECURITY.md 9), and old hashes would stay weak. */
+	if (pw_needs_rehash(id->password_hash) && pw_hash(pw, &rehash) == PW_OK)
+		store_identity_rehash(app->st, id->id, id->password_hash, rehash, now);
 	if (session_start(app, req, resp, id->id, &sess) == -1) {
 		page_error(app, resp, 500, "Internal error", "Please try again.");
 		goto out;
@@ -621,6 +625,7 @@ out:
 	client_free(client);
 	json_decref(areq);
 	free(canon);
+	str_secure_free(rehash);
 }
 
 /** h_consent: POST /consent: the user's decision (the per-claim form comes with the consent issue). */

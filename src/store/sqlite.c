@@ -59,6 +59,7 @@ enum stmt_id {
 	STMT_IDENTITY_SET_STATE,
 	STMT_IDENTITY_DELETE,
 	STMT_IDENTITY_SET_PASSWORD,
+	STMT_IDENTITY_REHASH,
 	STMT_SESSIONS_DELETE_IDENTITY,
 	STMT_CODES_DELETE_IDENTITY,
 	STMT_GRANTS_DELETE_IDENTITY,
@@ -131,6 +132,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	                         "WHERE id = ? AND state <> 'deleted'",
 	[STMT_IDENTITY_SET_PASSWORD] = "UPDATE identities SET password_hash = ?, state = 'active', updated_at = ?, "
 	                               "password_changed_at = ? WHERE id = ?",
+	[STMT_IDENTITY_REHASH] = "UPDATE identities SET password_hash = ?, updated_at = ? "
+	                         "WHERE id = ? AND state = 'active' AND password_hash = ?",
 	[STMT_SESSIONS_DELETE_IDENTITY] = "DELETE FROM sessions WHERE identity_id = ?",
 	[STMT_CODES_DELETE_IDENTITY] = "DELETE FROM codes WHERE identity_id = ?",
 	[STMT_GRANTS_DELETE_IDENTITY] = "DELETE FROM grants WHERE identity_id = ?",
@@ -1687,6 +1690,19 @@ out:
 	}
 	grant_free(g);
 	return (rc);
+}
+
+/** store_identity_rehash(st, id, old_hash, new_hash, now): replace the password hash of an active identity with
+ * the same password hashed under new parameters, only if it is still ${old_hash} (a password changed meanwhile
+ * wins); STORE_NOTFOUND otherwise. */
+enum store_rc
+store_identity_rehash(struct store *st, int64_t id, const char *old_hash, const char *new_hash, int64_t now)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_IDENTITY_REHASH, QARGS(QT(new_hash), QI(now), QI(id), QT(old_hash))))));
 }
 
 /** store_refresh_peek(st, refresh_hash, client_id, out): the grant of ${refresh_hash} if that token belongs to

@@ -1,11 +1,14 @@
 // protocol.test.mjs: protocol rules not covered elsewhere, each named after its rule: max_age forcing
-// re-authentication (OIDC Core §3.1.2.1), prompt=none with a live session, RFC 7592 update and delete, and the
-// registration 200 quirk of ID4ME.md.
+// re-authentication (OIDC Core §3.1.2.1), prompt=none with a live session, RFC 7592 update and delete, the
+// registration 200 quirk of ID4ME.md, and the findings of the code review (each kept as a rule with its test).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
-import { completeSetup, startServer } from './lib/server.mjs';
+import { completeSetup, restartServer, startServer } from './lib/server.mjs';
 import { Browser, findForm } from './lib/browser.mjs';
 import {
 	authorizeUrl, callbackCode, discover, login, random, redeem, register, registerRaw, tokenRequest, verifyIdToken,
@@ -238,4 +241,26 @@ describe('review findings', () => {
 		}
 		assert.equal(last.status, 429, 'four addresses of one /64 share their failures');
 	});
+});
+
+test('SEC9 password hashes follow the configured argon2 cost: a login under a new cost rehashes', async () => {
+	let srv = await startServer();
+	try {
+		const ident = 'rehash.example.org';
+		await srv.addIdentity(ident, PASSWORD);
+		const db = path.join(srv.dir, 'anchorid.db');
+		const stored = () => execFileSync('sqlite3', [db, `SELECT password_hash FROM identities WHERE identifier = '${ident}'`]).toString().trim();
+		assert.match(stored(), /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+		fs.writeFileSync(srv.conf, fs.readFileSync(srv.conf, 'utf8').replace(/^argon2_m_cost = 1024$/m, 'argon2_m_cost = 2048'));
+		srv = await restartServer(srv);
+		const meta = await discover(srv.issuer);
+		const c = await register(meta, { redirect_uris: [REDIRECT] });
+		const r = await login(new Browser(), authorizeUrl(meta, {
+			response_type: 'code', client_id: c.client_id, redirect_uri: REDIRECT, scope: 'openid', login_hint: ident,
+		}), { password: PASSWORD, redirectUri: REDIRECT });
+		callbackCode(r, {});
+		assert.match(stored(), /^\$argon2id\$v=19\$m=2048,t=1,p=1\$/, 'rehashed under the new cost');
+	} finally {
+		await srv.stop();
+	}
 });
