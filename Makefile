@@ -2,7 +2,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS      = libmicrohttpd cjose jansson libargon2 sqlite3 libcrypto
+PKGS      = libmicrohttpd cjose jansson libargon2 sqlite3 libcrypto getdns
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -25,9 +25,9 @@ FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 
 # Debian packages: what running needs, and what testing adds.
 DEPS_RUN  = gcc make pkg-config openssl libmicrohttpd-dev libcjose-dev libjansson-dev libargon2-dev \
-            libsqlite3-dev libssl-dev
+            libsqlite3-dev libssl-dev libgetdns-dev dns-root-data
 DEPS_TEST = $(DEPS_RUN) clang libclang-rt-14-dev curl apache2 libapache2-mod-auth-openidc chromium \
-            valgrind wrk cppcheck clang-format clang-tidy sqlite3
+            valgrind wrk cppcheck clang-format clang-tidy sqlite3 knot knot-dnsutils ldnsutils getdns-utils
 
 .PHONY: all deps deps-test run test unit e2e check valgrind lint fuzz fuzz-bins fuzz-replay bench clean certs
 
