@@ -54,9 +54,9 @@ char *oidc_discovery(const struct conf *conf);
 
 /* --------------------------------------------------------------------------------------- identities */
 
-/** identifier_canonical(in, out): the canonical identifier: ASCII host name, lower case, trailing dot removed,
- * 1-253 octets, labels 1-63 LDH not starting or ending with '-', at least two labels.  Caller frees; -1 when
- * ${in} is not a valid identifier.  (IDN to A-labels and e-mail forms come with the DNS module.) */
+/** identifier_canonical(in, out): the canonical identifier (dns_identifier_canonical: IDN U-labels to A-labels,
+ * lower case, trailing dot removed, 1-253 octets, LDH labels of 1-63, at least two labels).  Caller frees; -1
+ * when ${in} is not a valid identifier. */
 int identifier_canonical(const char *in, char **out);
 
 /** identity_add(app_or_null, st, conf, identifier, setup_url): create an inactive identity with a fresh sub and a

@@ -3,51 +3,17 @@
  */
 #include <string.h>
 
+#include "dns.h"
 #include "internal.h"
 
-#define IDENTIFIER_MAX 253 /* RFC 1035 §2.3.4, without the trailing dot */
-#define LABEL_MAX 63
 #define SUB_BYTES 16 /* 128 random bits: never guessable, never reused (unique in the store) */
 
-/** identifier_canonical(in, out): the canonical identifier, or -1 when ${in} is not one. */
+/** identifier_canonical(in, out): the canonical identifier (the DNS module's rules: IDN to A-labels, lower case,
+ * no trailing dot, LDH labels, at least two), or -1 when ${in} is not one. */
 int
 identifier_canonical(const char *in, char **out)
 {
-	size_t len, label = 0, labels = 0;
-	char *s;
-
-	*out = NULL;
-	if (in == NULL)
-		return (-1);
-	len = strlen(in);
-	if (len > 0 && in[len - 1] == '.')
-		len--;
-	if (len == 0 || len > IDENTIFIER_MAX)
-		return (-1);
-	if ((s = xstrndup(in, len)) == NULL)
-		return (-1);
-	str_lower(s);
-	for (size_t i = 0; i <= len; i++) {
-		char c = s[i];
-
-		if (c == '.' || c == '\0') {
-			/* RFC 952/1123 LDH labels: no empty label, no '-' at either end. */
-			if (label == 0 || label > LABEL_MAX || s[i - 1] == '-' || s[i - label] == '-')
-				goto bad;
-			labels++;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
-			label++;
-		else
-			goto bad;
-	}
-	if (labels < 2)
-		goto bad;
-	*out = s;
-	return (0);
-bad:
-	free(s);
-	return (-1);
+	return (dns_identifier_canonical(in, out, NULL));
 }
 
 /** identity_new_setup_url(st, conf, identity_id, setup_url): a fresh setup URL; the previous one dies. */
