@@ -61,6 +61,15 @@ struct conf {
 	int64_t login_max_delay;    /* 900 s: cap of the progressive delay */
 	int registration_per_hour;  /* 20 registrations per source address per hour */
 	int max_clients_per_source; /* 200 live clients per source address */
+
+	/* [dns] ID4me discovery (drafts/dns-discovery.md) */
+	char *dns_upstreams;    /* "": the system's (/etc/resolv.conf); else "ADDR[@PORT] ..." */
+	char *dns_trust_anchor; /* "/usr/share/dns/root.key": DNSSEC trust anchors (DNSKEY or DS lines) */
+	int dns_timeout_ms;     /* 2000: per lookup, validation chain included */
+	bool dns_tcp_fallback;  /* yes: retry over TCP (truncated answers) */
+	int dns_cache_entries;  /* 10000 cached answers; 0 = no cache */
+	int dns_cache_max_ttl;  /* 3600 s: cap of any cached answer's lifetime */
+	char *dnssec;           /* "require" (default) or "allow-insecure"; bogus always fails */
 };
 
 /** conf_init(c): fill ${c} with the embedded defaults; -1 on memory failure.  Release with conf_release. */

@@ -4,6 +4,7 @@
  *   anchorid [-c FILE] [-n]                     serve (-n: check the configuration and exit)
  *   anchorid [-c FILE] identity add|list|disable|enable|delete|setup-url [IDENTIFIER]
  *   anchorid [-c FILE] keys rotate|list
+ *   anchorid [-c FILE] discover [--upstream ADDR@PORT] [--trust-anchor FILE] IDENTIFIER
  */
 #include <errno.h>
 #include <libgen.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dns.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -35,7 +37,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: anchorid [-c file] [-n]\n"
 	    "       anchorid [-c file] identity add|list|disable|enable|delete|setup-url [identifier]\n"
-	    "       anchorid [-c file] keys rotate|list\n");
+	    "       anchorid [-c file] keys rotate|list\n"
+	    "       anchorid [-c file] discover [--upstream addr@port] [--trust-anchor file] identifier\n");
 	exit(2);
 }
 
@@ -133,6 +136,88 @@ out:
 	free(canon);
 	free(url);
 	store_close(st);
+	return (ret);
+}
+
+/* Exit codes of `anchorid discover`, one per outcome (README.md documents them). */
+static const int discover_exit[DNS_DISC_ERR_COUNT] = {
+	[DNS_DISC_OK] = 0,
+	[DNS_DISC_BAD_NAME] = 2,
+	[DNS_DISC_NOT_FOUND] = 3,
+	[DNS_DISC_INVALID_RECORD] = 4,
+	[DNS_DISC_INSECURE] = 5,
+	[DNS_DISC_BOGUS] = 6,
+	[DNS_DISC_ERROR] = 7,
+};
+
+/*
+ * cmd_discover(conf, argc, argv): look up and check the _openid record of an identifier as login would, and
+ * print what was found.  --upstream and --trust-anchor override dns_upstreams and dns_trust_anchor.
+ */
+static int
+cmd_discover(const struct conf *conf, int argc, char **argv)
+{
+	struct dns_config cfg;
+	struct dns_resolver *r = NULL;
+	struct dns_discovery *d = NULL;
+	const char *identifier = NULL;
+	size_t i;
+	int ret = 7;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.upstreams = conf->dns_upstreams;
+	cfg.trust_anchor_file = conf->dns_trust_anchor;
+	cfg.timeout_ms = conf->dns_timeout_ms;
+	cfg.tcp_fallback = conf->dns_tcp_fallback;
+	cfg.cache_max_entries = conf->dns_cache_entries;
+	cfg.cache_max_ttl = conf->dns_cache_max_ttl;
+	cfg.allow_insecure = strcmp(conf->dnssec, "allow-insecure") == 0;
+	for (int k = 0; k < argc; k++) {
+		if (strcmp(argv[k], "--upstream") == 0 && k + 1 < argc)
+			cfg.upstreams = argv[++k];
+		else if (strcmp(argv[k], "--trust-anchor") == 0 && k + 1 < argc)
+			cfg.trust_anchor_file = argv[++k];
+		else if (argv[k][0] == '-' || identifier != NULL)
+			usage();
+		else
+			identifier = argv[k];
+	}
+	if (identifier == NULL)
+		usage();
+	if ((r = dns_resolver_new(&cfg)) == NULL) {
+		fprintf(stderr, "anchorid: cannot set up the DNS resolver (see above)\n");
+		goto out;
+	}
+	if (dns_discover(r, identifier, &d) == -1) {
+		fprintf(stderr, "anchorid: out of memory\n");
+		goto out;
+	}
+	printf("identifier: %s\n", identifier);
+	if (d->name != NULL)
+		printf("name:       %s TXT\n", d->name);
+	printf("upstream:   %s\n", dns_resolver_upstreams(r));
+	if (d->err == DNS_DISC_OK) {
+		printf("record:     %s\n", d->txt ? d->txt : "");
+		printf("issuer:     %s\n", d->issuer);
+		printf("agent:      %s\n", d->record->clp ? d->record->clp : "(none)");
+		if (d->record->legacy)
+			printf("legacy:     yes (iau/iag tags)\n");
+	} else if (d->answer != NULL) {
+		for (i = 0; i < d->answer->n_txt; i++)
+			printf("txt:        %s\n", d->answer->txt[i]);
+	}
+	printf("dnssec:     %s\n", dns_status_name(d->status));
+	if (d->answer != NULL)
+		printf("result:     %s, ttl %u\n", dns_result_name(d->result), (unsigned)d->answer->ttl);
+	printf("time:       %llu ms\n", (unsigned long long)d->elapsed_ms);
+	if (d->err != DNS_DISC_OK) {
+		printf("error:      %s\n", dns_disc_name(d->err));
+		fprintf(stderr, "anchorid: %s: %s\n", dns_disc_name(d->err), d->error);
+	}
+	ret = discover_exit[d->err];
+out:
+	dns_discovery_free(d);
+	dns_resolver_free(r);
 	return (ret);
 }
 
@@ -289,7 +374,7 @@ main(int argc, char **argv)
 	bool check_only = false;
 	int ch, ret = 1;
 
-	while ((ch = getopt(argc, argv, "c:n")) != -1) {
+	while ((ch = getopt(argc, argv, "+c:n")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -324,6 +409,8 @@ main(int argc, char **argv)
 		ret = cmd_identity(&conf, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "keys") == 0)
 		ret = cmd_keys(&conf, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "discover") == 0)
+		ret = cmd_discover(&conf, argc - 1, argv + 1);
 	else
 		usage();
 	log_close();

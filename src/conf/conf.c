@@ -48,6 +48,8 @@ static const char *conf_check_log_level(const char *);
 static const char *conf_check_alg(const char *);
 static const char *conf_check_sync(const char *);
 static const char *conf_check_nonempty(const char *);
+static const char *conf_check_upstreams(const char *);
+static const char *conf_check_dnssec(const char *);
 
 /* One aligned row per key reads better than what the formatter makes of it. */
 /* clang-format off */
@@ -105,6 +107,15 @@ static const struct conf_key conf_keys[] = {
 	L(login_max_delay, 0, DAY, 900),
 	I(registration_per_hour, 1, 100000, 20),
 	I(max_clients_per_source, 1, 1000000, 200),
+
+	/* [dns] */
+	S(dns_upstreams, "", conf_check_upstreams),
+	S(dns_trust_anchor, "/usr/share/dns/root.key", conf_check_nonempty),
+	I(dns_timeout_ms, 100, 60000, 2000),
+	B(dns_tcp_fallback, 1),
+	I(dns_cache_entries, 0, 10000000, 10000),
+	I(dns_cache_max_ttl, 0, DAY, 3600),
+	S(dnssec, "require", conf_check_dnssec),
 };
 
 #undef S
@@ -296,6 +307,39 @@ conf_check_issuer_form(const char *v)
 		return ("must not contain userinfo");
 	if (v[strlen(v) - 1] == '/')
 		return ("must not end with a slash");
+	return (NULL);
+}
+
+static const char *
+conf_check_dnssec(const char *v)
+{
+	if (strcmp(v, "require") == 0 || strcmp(v, "allow-insecure") == 0)
+		return (NULL);
+	return ("must be require or allow-insecure");
+}
+
+/* conf_check_upstreams(v): "" or space-separated "ADDR" / "ADDR@PORT" (IPv4 or IPv6, port 1..65535). */
+static const char *
+conf_check_upstreams(const char *v)
+{
+	char buf[CONF_MAX_LINE + 1], *w, *at, *save = NULL;
+	int64_t port;
+	int n = 0;
+
+	if (strlen(v) > CONF_MAX_LINE)
+		return ("too long");
+	memcpy(buf, v, strlen(v) + 1);
+	for (w = strtok_r(buf, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+		if (++n > 8)
+			return ("at most 8 upstreams");
+		if ((at = strrchr(w, '@')) != NULL) {
+			*at = '\0';
+			if (str_parse_i64(at + 1, 1, 65535, &port) == -1)
+				return ("must be IPv4 or IPv6 addresses, each optionally followed by @PORT (1..65535)");
+		}
+		if (!conf_is_ip(w))
+			return ("must be IPv4 or IPv6 addresses, each optionally followed by @PORT (1..65535)");
+	}
 	return (NULL);
 }
 

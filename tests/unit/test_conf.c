@@ -470,8 +470,8 @@ test_example(void)
 		} else
 			strncat(out, p, (size_t)(nl - p));
 	}
-	/* struct conf has 35 keys (trusted_proxies included): every one is documented. */
-	CHECK(keys == 36);
+	/* conf_keys[] has 43 keys (trusted_proxies included): every one is documented. */
+	CHECK(keys == 43);
 	write_file(cfpath, out, strlen(out));
 	free(out);
 	CHECK(conf_init(&d) == 0);
@@ -521,10 +521,43 @@ test_example(void)
 	SAME(login_max_delay);
 	SAME(registration_per_hour);
 	SAME(max_clients_per_source);
+	SAME_STR(dns_upstreams);
+	SAME_STR(dns_trust_anchor);
+	SAME(dns_timeout_ms);
+	SAME(dns_tcp_fallback);
+	SAME(dns_cache_entries);
+	SAME(dns_cache_max_ttl);
+	SAME_STR(dnssec);
 #undef SAME
 #undef SAME_STR
 	conf_release(&c);
 	conf_release(&d);
+}
+
+/* The [dns] keys: defaults, upstream syntax, the dnssec policy words. */
+static void
+test_dns_keys(void)
+{
+	struct conf c;
+
+	CHECK(conf_init(&c) == 0);
+	CHECK_STR(c.dns_upstreams, "");
+	CHECK_STR(c.dns_trust_anchor, "/usr/share/dns/root.key");
+	CHECK(c.dns_timeout_ms == 2000 && c.dns_tcp_fallback && c.dns_cache_entries == 10000);
+	CHECK(c.dns_cache_max_ttl == 3600);
+	CHECK_STR(c.dnssec, "require");
+	conf_release(&c);
+	CHECK(loads("dns_upstreams = \"127.0.0.1@5353 ::1 192.0.2.1@53\"\ndnssec = allow-insecure\n"));
+	CHECK(loads("dns_upstreams = \"\"\ndns_cache_entries = 0\n"));
+	CHECK(fails_with("dns_upstreams = dns.example\n",
+	    ":1: bad value for dns_upstreams: must be IPv4 or IPv6 addresses, each optionally followed by @PORT "
+	    "(1..65535)"));
+	CHECK(fails_with("dns_upstreams = 127.0.0.1@0\n",
+	    ":1: bad value for dns_upstreams: must be IPv4 or IPv6 addresses, each optionally followed by @PORT "
+	    "(1..65535)"));
+	CHECK(fails_with("dnssec = off\n", ":1: bad value for dnssec: must be require or allow-insecure"));
+	CHECK(fails_with("dns_trust_anchor = \"\"\n", ":1: bad value for dns_trust_anchor: must not be empty"));
+	CHECK(fails_with("dns_timeout_ms = 10\n", ":1: bad value for dns_timeout_ms: must be an integer in 100..60000"));
 }
 
 int
@@ -545,6 +578,7 @@ main(void)
 	TEST_RUN(test_proxies);
 	TEST_RUN(test_loopback);
 	TEST_RUN(test_example);
+	TEST_RUN(test_dns_keys);
 	ret = TEST_EXIT();
 	unlink(cfpath);
 	rmdir(tmpdir);
