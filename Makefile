@@ -140,6 +140,7 @@ bench: deps-test all certs
 	cp build/bench.txt build/bench-full.txt
 	BENCH_SYNC=normal bench/run.sh
 	cp build/bench.txt build/bench-normal.txt
+	bench/dns.sh
 
 clean:
 	rm -rf build
