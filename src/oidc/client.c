@@ -35,19 +35,19 @@ client_is_public(const struct client *c)
 	return (m != NULL && strcmp(m, "none") == 0);
 }
 
-/* uri_registered(c, key, uri): ${uri} is byte for byte an element of the array ${key} of the metadata. */
-static bool
-uri_registered(const struct client *c, const char *key, const char *uri)
+/** client_meta_has(c, key, value): ${value} is byte for byte an element of the metadata array ${key}. */
+bool
+client_meta_has(const struct client *c, const char *key, const char *value)
 {
 	json_t *a, *e;
 	size_t i;
 
-	if (c == NULL || uri == NULL)
+	if (c == NULL || value == NULL)
 		return (false);
 	a = json_object_get(c->metadata, key);
 	for (i = 0; i < json_array_size(a); i++) {
 		e = json_array_get(a, i);
-		if (json_is_string(e) && strcmp(json_string_value(e), uri) == 0)
+		if (json_is_string(e) && strcmp(json_string_value(e), value) == 0)
 			return (true);
 	}
 	return (false);
@@ -58,14 +58,14 @@ uri_registered(const struct client *c, const char *key, const char *uri)
 bool
 client_redirect_ok(const struct client *c, const char *uri)
 {
-	return (uri_registered(c, "redirect_uris", uri));
+	return (client_meta_has(c, "redirect_uris", uri));
 }
 
 /** client_post_logout_ok(c, uri): ${uri} is byte-for-byte one of the registered post_logout_redirect_uris. */
 bool
 client_post_logout_ok(const struct client *c, const char *uri)
 {
-	return (uri_registered(c, "post_logout_redirect_uris", uri));
+	return (client_meta_has(c, "post_logout_redirect_uris", uri));
 }
 
 /** param_repeated(req, name): RFC 6749 §3.2: ${name} appears more than once in the body or the query string. */

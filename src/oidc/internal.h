@@ -52,6 +52,9 @@ void source_key(const char *remote, char *out, size_t outlen);
 bool param_repeated(const struct request *req, const char *name);
 /** client_meta_str(c, key): a string member of the client's metadata, or NULL. */
 const char *client_meta_str(const struct client *c, const char *key);
+/** client_meta_has(c, key, value): ${value} is byte for byte an element of the metadata array ${key}
+ * (registration stores every array it accepts, defaults included). */
+bool client_meta_has(const struct client *c, const char *key, const char *value);
 /** client_is_public(c): token_endpoint_auth_method is "none". */
 bool client_is_public(const struct client *c);
 /** client_redirect_ok(c, uri): SECURITY.md 1: ${uri} is byte-for-byte one of the registered redirect_uris. */

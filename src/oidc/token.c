@@ -36,18 +36,6 @@ minted_release(struct minted *m)
 	free(m->jti);
 }
 
-static bool
-client_has_grant(const struct client *c, const char *grant)
-{
-	json_t *gt = json_object_get(c->metadata, "grant_types"), *v;
-	size_t i;
-
-	if (gt == NULL)
-		return (strcmp(grant, "authorization_code") == 0);
-	json_array_foreach(gt, i, v) if (json_is_string(v) && strcmp(json_string_value(v), grant) == 0) return (true);
-	return (false);
-}
-
 static int
 mint_ids(
     struct app *app, const struct client *client, bool new_grant, struct minted *m, struct grant_tokens *t, int64_t now)
@@ -57,7 +45,7 @@ mint_ids(
 		return (-1);
 	if ((m->jti = rand_token(16)) == NULL)
 		return (-1);
-	if (client_has_grant(client, "refresh_token")) {
+	if (client_meta_has(client, "grant_types", "refresh_token")) {
 		if ((m->refresh = rand_token(OIDC_TOKEN_BYTES)) == NULL ||
 		    (m->refresh_hash = token_hash(m->refresh)) == NULL)
 			return (-1);
@@ -290,7 +278,7 @@ h_token(void *ctx, const struct request *req, struct response *resp)
 		resp_oauth_error(resp, 400, "invalid_request", "grant_type is required");
 	else if (strcmp(gt, "authorization_code") != 0 && strcmp(gt, "refresh_token") != 0)
 		resp_oauth_error(resp, 400, "unsupported_grant_type", NULL);
-	else if (!client_has_grant(client, gt))
+	else if (!client_meta_has(client, "grant_types", gt))
 		resp_oauth_error(resp, 400, "unauthorized_client", "the client did not register this grant type");
 	else if (strcmp(gt, "authorization_code") == 0)
 		grant_code(app, req, resp, client);

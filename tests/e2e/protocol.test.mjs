@@ -70,6 +70,16 @@ describe('authorization rules', () => {
 		assert.equal(r2.params.get('iss'), srv.issuer);
 	});
 
+	test('RFC 6749 §5.2: a grant type the client did not register is unauthorized_client; an unknown one unsupported_grant_type', async () => {
+		// ${client} registered authorization_code only.
+		const r = await tokenRequest(meta, client, { grant_type: 'refresh_token', refresh_token: 'x'.repeat(43) });
+		assert.equal(r.status, 400);
+		assert.equal(r.body.error, 'unauthorized_client');
+		const u = await tokenRequest(meta, client, { grant_type: 'client_credentials' });
+		assert.equal(u.status, 400);
+		assert.equal(u.body.error, 'unsupported_grant_type');
+	});
+
 	test('OIDC login_hint: a hint naming another identifier than the session asks for the password', async () => {
 		const b = new Browser();
 		await login(b, url({ login_hint: IDENT }), { password: PASSWORD, redirectUri: REDIRECT });
