@@ -1396,7 +1396,7 @@ describe('argon2 concurrency cap', () => {
 		await srv?.stop();
 	});
 
-	test('SEC10 concurrent argon2 hashes capped', async () => {
+	test('SEC10 concurrent argon2 hashes capped', async (t) => {
 		const b = new Browser();
 		const lf = await loginForm(b, authzUrl(srv, client));
 		const attempt = (identifier) => postForm(b, lf, { identifier, password: 'flood' });
@@ -1411,10 +1411,11 @@ describe('argon2 concurrency cap', () => {
 		const h = Math.max(30, median(one));
 		// A flood of logins arriving over a short time (15 ms apart, so that each lands on a worker of its own):
 		// with one hash at a time, those that cannot start within the 2 s queue limit must get the busy page.
-		// 32 hashes of this cost take far longer than the arrival window plus 2 s.  Without a cap all would hash
-		// at once (32 x argon2_m_cost of memory) and none would be busy.
+		// The flood is sized from the measured hash so that the work queued behind the cap (n x (h - gap)) exceeds
+		// the 2 s limit by at least 3 s on any machine, fast or slow.  Without a cap all would hash at once
+		// (n x argon2_m_cost of memory) and none would be busy.
 		const gap = 15;
-		const n = 32;
+		const n = Math.min(160, Math.max(32, Math.ceil(5000 / Math.max(h - gap, 10))));
 		const t0 = Date.now();
 		const pending = [];
 		for (let i = 0; i < n; i++) {
@@ -1436,6 +1437,7 @@ describe('argon2 concurrency cap', () => {
 		const busy = statuses.filter((s) => s === 503).length;
 		const served = statuses.filter((s) => s === 401).length;
 		const detail = `${n} logins ${gap} ms apart, one hash about ${h} ms, ${served} served, ${busy} busy, ${elapsed} ms in all`;
+		t.diagnostic(detail);
 		assert.ok(served >= 1, `some are served: ${detail}`);
 		assert.ok(busy >= 1, `hashing is capped: the requests that wait more than 2 s get 503: ${detail}`);
 		// The busy ones were answered after about 2 s of waiting, not left hanging.
