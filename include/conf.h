@@ -70,6 +70,7 @@ struct conf {
 	int dns_cache_entries;  /* 10000 cached answers; 0 = no cache */
 	int dns_cache_max_ttl;  /* 3600 s: cap of any cached answer's lifetime */
 	char *dnssec;           /* "require" (default) or "allow-insecure"; bogus always fails */
+	char *login_dns_check;  /* "auto" (on unless the issuer is loopback), "on" or "off" */
 };
 
 /** conf_init(c): fill ${c} with the embedded defaults; -1 on memory failure.  Release with conf_release. */

@@ -21,6 +21,7 @@ struct store;
 struct keyring;
 struct tmpl_set;
 struct throttle;
+struct dns_resolver;
 
 /* Everything a handler needs; built once by main and shared read-only by all worker threads. */
 struct app {
@@ -31,12 +32,17 @@ struct app {
 	struct throttle *throttle; /* login / registration rate state, in memory */
 	unsigned char secret[32];  /* server HMAC key (stored in the database): CSRF tokens, signed forms */
 	char *discovery;           /* the discovery document, serialised once at start */
+	struct dns_resolver *dns;  /* the login re-check's resolver; NULL when login_dns_check is off */
 };
 
 /** oidc_routes(n): the route table of every endpoint (static storage); *n gets its length. */
 const struct http_route *oidc_routes(size_t *n);
 /** oidc_discovery(conf): the discovery document (OIDC Discovery §3) for ${conf}; caller frees. */
 char *oidc_discovery(const struct conf *conf);
+
+/** login_dns_check_on(conf): true when logins re-check the identifier's _openid record: login_dns_check = on,
+ * or auto with an issuer whose host is not loopback (no record in real DNS can name https://localhost). */
+bool login_dns_check_on(const struct conf *conf);
 
 /* Endpoint paths, relative to the issuer. */
 #define OIDC_PATH_DISCOVERY "/.well-known/openid-configuration"

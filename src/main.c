@@ -150,6 +150,20 @@ static const int discover_exit[DNS_DISC_ERR_COUNT] = {
 	[DNS_DISC_ERROR] = 7,
 };
 
+/* dns_config_of(conf, cfg): the resolver settings of ${conf}. */
+static void
+dns_config_of(const struct conf *conf, struct dns_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->upstreams = conf->dns_upstreams;
+	cfg->trust_anchor_file = conf->dns_trust_anchor;
+	cfg->timeout_ms = conf->dns_timeout_ms;
+	cfg->tcp_fallback = conf->dns_tcp_fallback;
+	cfg->cache_max_entries = conf->dns_cache_entries;
+	cfg->cache_max_ttl = conf->dns_cache_max_ttl;
+	cfg->allow_insecure = strcmp(conf->dnssec, "allow-insecure") == 0;
+}
+
 /*
  * cmd_discover(conf, argc, argv): look up and check the _openid record of an identifier as login would, and
  * print what was found.  --upstream and --trust-anchor override dns_upstreams and dns_trust_anchor.
@@ -164,14 +178,7 @@ cmd_discover(const struct conf *conf, int argc, char **argv)
 	size_t i;
 	int ret = 7;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.upstreams = conf->dns_upstreams;
-	cfg.trust_anchor_file = conf->dns_trust_anchor;
-	cfg.timeout_ms = conf->dns_timeout_ms;
-	cfg.tcp_fallback = conf->dns_tcp_fallback;
-	cfg.cache_max_entries = conf->dns_cache_entries;
-	cfg.cache_max_ttl = conf->dns_cache_max_ttl;
-	cfg.allow_insecure = strcmp(conf->dnssec, "allow-insecure") == 0;
+	dns_config_of(conf, &cfg);
 	for (int k = 0; k < argc; k++) {
 		if (strcmp(argv[k], "--upstream") == 0 && k + 1 < argc)
 			cfg.upstreams = argv[++k];
@@ -311,6 +318,7 @@ static int
 serve(const struct conf *conf)
 {
 	struct app app;
+	struct dns_config dcfg;
 	struct http_server *srv = NULL;
 	const struct http_route *routes;
 	struct timespec tick = { MAIN_TICK_SEC, 0 };
@@ -334,6 +342,13 @@ serve(const struct conf *conf)
 	    load_secret(app.st, app.secret) == -1 || (app.discovery = oidc_discovery(conf)) == NULL ||
 	    (app.throttle = throttle_new()) == NULL)
 		goto out;
+	if (login_dns_check_on(conf)) {
+		dns_config_of(conf, &dcfg);
+		if ((app.dns = dns_resolver_new(&dcfg)) == NULL)
+			goto out;
+	} else
+		log_warnx("login_dns_check is off (issuer %s): logins do not check the identifier's _openid record",
+		    conf->issuer);
 	routes = oidc_routes(&n_routes);
 	if ((srv = http_start(conf, routes, n_routes, &app)) == NULL)
 		goto out;
@@ -356,6 +371,7 @@ serve(const struct conf *conf)
 out:
 	http_stop(srv);
 	throttle_free(app.throttle);
+	dns_resolver_free(app.dns);
 	free(app.discovery);
 	tmpl_free(app.tmpl);
 	keyring_free(app.kr);

@@ -50,6 +50,7 @@ static const char *conf_check_sync(const char *);
 static const char *conf_check_nonempty(const char *);
 static const char *conf_check_upstreams(const char *);
 static const char *conf_check_dnssec(const char *);
+static const char *conf_check_login_dns(const char *);
 
 /* One aligned row per key reads better than what the formatter makes of it. */
 /* clang-format off */
@@ -116,6 +117,7 @@ static const struct conf_key conf_keys[] = {
 	I(dns_cache_entries, 0, 10000000, 10000),
 	I(dns_cache_max_ttl, 0, DAY, 3600),
 	S(dnssec, "require", conf_check_dnssec),
+	S(login_dns_check, "auto", conf_check_login_dns),
 };
 
 #undef S
@@ -316,6 +318,14 @@ conf_check_dnssec(const char *v)
 	if (strcmp(v, "require") == 0 || strcmp(v, "allow-insecure") == 0)
 		return (NULL);
 	return ("must be require or allow-insecure");
+}
+
+static const char *
+conf_check_login_dns(const char *v)
+{
+	if (strcmp(v, "auto") == 0 || strcmp(v, "on") == 0 || strcmp(v, "off") == 0)
+		return (NULL);
+	return ("must be auto, on or off");
 }
 
 /* conf_check_upstreams(v): "" or space-separated "ADDR" / "ADDR@PORT" (IPv4 or IPv6, port 1..65535). */

@@ -19,7 +19,8 @@
 #define AUTHZ_AMR_PWD "[\"pwd\"]"
 #define AUTHZ_MAX_PASSWORD 1024 /* argon2 hashes any length; refuse absurd bodies early */
 #define AUTHZ_MAX_CHALLENGE 128
-#define AUTHZ_MAX_GET 8192 /* a POSTed request turned into a GET must fit a request line */
+#define AUTHZ_MAX_GET 8192    /* a POSTed request turned into a GET must fit a request line */
+#define AUTHZ_MAX_MESSAGE 768 /* a sentence for the login page (the login re-check names the identifier twice) */
 
 /* Parameters that must not appear twice (RFC 6749 §3.1). */
 static const char *const authz_params[] = { "client_id", "redirect_uri", "response_type", "response_mode", "scope",
@@ -437,6 +438,33 @@ session_fits(struct app *app, json_t *areq, const struct session *sess)
 	return (fits);
 }
 
+/* A live session yields a code only while the identifier's _openid record still lets it log in here. */
+static bool
+session_dns_ok(struct app *app, const struct request *req, struct response *resp, json_t *areq,
+    const struct client *client, const struct session *sess)
+{
+	struct identity *id = NULL;
+	char msg[AUTHZ_MAX_MESSAGE];
+	int status;
+
+	if (app->dns == NULL)
+		return (true);
+	if (store_identity_by_id(app->st, sess->identity_id, &id) != STORE_OK) {
+		authz_error(app, resp, areq, "server_error", NULL);
+		return (false);
+	}
+	if ((status = login_dns_check(app, id->identifier, msg, sizeof(msg))) != 0) {
+		if (prompt_has(areq, "none"))
+			authz_error(app, resp, areq, status == 503 ? "temporarily_unavailable" : "access_denied",
+			    "the identifier's DNS record does not let it log in at this authority");
+		else
+			login_page(app, req, resp, areq, client, status, id->identifier, msg);
+		snprintf(resp->note, sizeof(resp->note), "dns_refused");
+	}
+	identity_free(id);
+	return (status == 0);
+}
+
 /* The authorization request of a POST, sent back as a 303 to GET /authorize with the same parameters. */
 static void
 authz_post_to_get(struct app *app, const struct request *req, struct response *resp)
@@ -490,7 +518,8 @@ h_authorize(void *ctx, const struct request *req, struct response *resp)
 		goto out;
 	}
 	if (session_fits(app, areq, sess)) {
-		authz_continue(app, req, resp, areq, client, sess);
+		if (session_dns_ok(app, req, resp, areq, client, sess))
+			authz_continue(app, req, resp, areq, client, sess);
 		goto out;
 	}
 	if (prompt_has(areq, "none")) {
@@ -552,7 +581,9 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	struct session *sess = NULL;
 	const char *typed = form_get(&req->form, "identifier"), *pw = form_get(&req->form, "password");
 	char *canon = NULL, *rehash = NULL, key_pair[512], key_src[128], msg[160], source[HTTP_MAX_ADDR + 4];
+	char dmsg[AUTHZ_MAX_MESSAGE];
 	int64_t wait, now = time_now();
+	int status;
 	enum pw_rc pr;
 	json_t *areq;
 
@@ -612,6 +643,12 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	 * than unknown ones (SECURITY.md 9), and old hashes would stay weak. */
 	if (pw_needs_rehash(id->password_hash) && pw_hash(pw, &rehash) == PW_OK)
 		store_identity_rehash(app->st, id->id, id->password_hash, rehash, now);
+	/* The DNS has the last word: the record must still name this authority (drafts/dns-discovery.md §12). */
+	if ((status = login_dns_check(app, canon, dmsg, sizeof(dmsg))) != 0) {
+		login_page(app, req, resp, areq, client, status, canon, dmsg);
+		snprintf(resp->note, sizeof(resp->note), "dns_refused");
+		goto out;
+	}
 	if (session_start(app, req, resp, id->id, &sess) == -1) {
 		page_error(app, resp, 500, "Internal error", "Please try again.");
 		goto out;

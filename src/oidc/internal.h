@@ -38,7 +38,12 @@ void h_token(void *ctx, const struct request *req, struct response *resp);      
 void h_userinfo(void *ctx, const struct request *req, struct response *resp);        /* userinfo.c */
 void h_revoke(void *ctx, const struct request *req, struct response *resp);          /* revoke.c */
 void h_logout(void *ctx, const struct request *req, struct response *resp);          /* session.c */
-void h_setup(void *ctx, const struct request *req, struct response *resp);           /* setup.c */
+
+/* dnscheck.c: the login re-check of _openid (drafts/dns-discovery.md §12). */
+/** login_dns_check(app, identifier, msg, msglen): 0 when the canonical ${identifier}'s _openid record lets it
+ * log in here; else the HTTP status (403 refused, 503 DNS unavailable, 500) and a sentence for the person. */
+int login_dns_check(struct app *app, const char *identifier, char *msg, size_t msglen);
+void h_setup(void *ctx, const struct request *req, struct response *resp); /* setup.c */
 
 /* client.c */
 /** client_authenticate(app, req, resp): RFC 6749 §2.3: client_secret_basic, client_secret_post (Basic plus

@@ -118,7 +118,7 @@ test_defaults(void)
 	CHECK(conf_check(&c, err, sizeof(err)) == 0);
 	conf_release(&c);
 	CHECK(c.issuer == NULL && c.log_level == NULL);
-	conf_release(&c);	/* twice is harmless */
+	conf_release(&c); /* twice is harmless */
 }
 
 static void
@@ -128,26 +128,26 @@ test_load_values(void)
 	struct conf c;
 
 	CHECK(load(&c,
-	    "# a comment\n"
-	    "\n"
-	    "   \t\n"
-	    "issuer = https://id.example.org/anchor\n"
-	    "listen=::\n"
-	    "  port\t=\t443   # trailing comment\n"
-	    "tls = On\n"
-	    "tls_cert = /etc/anchorid/cert.pem\r\n"
-	    "tls_key = \"/etc/anchorid/key.pem\"\n"
-	    "threads = 8\n"
-	    "registration_200 = true\n"
-	    "code_ttl = 30\n"
-	    "refresh_token_ttl = 31536000\n"
-	    "access_token_alg = RS256\n"
-	    "rsa_bits = 4096\n"
-	    "argon2_m_cost = 16\n"
-	    "argon2_parallelism = 2\n"
-	    "log_level = debug\n"
-	    "login_max_delay = 0\n",
-	    err, sizeof(err)) == 0);
+	          "# a comment\n"
+	          "\n"
+	          "   \t\n"
+	          "issuer = https://id.example.org/anchor\n"
+	          "listen=::\n"
+	          "  port\t=\t443   # trailing comment\n"
+	          "tls = On\n"
+	          "tls_cert = /etc/anchorid/cert.pem\r\n"
+	          "tls_key = \"/etc/anchorid/key.pem\"\n"
+	          "threads = 8\n"
+	          "registration_200 = true\n"
+	          "code_ttl = 30\n"
+	          "refresh_token_ttl = 31536000\n"
+	          "access_token_alg = RS256\n"
+	          "rsa_bits = 4096\n"
+	          "argon2_m_cost = 16\n"
+	          "argon2_parallelism = 2\n"
+	          "log_level = debug\n"
+	          "login_max_delay = 0\n",
+	          err, sizeof(err)) == 0);
 	CHECK_STR(err, "");
 	CHECK_STR(c.issuer, "https://id.example.org/anchor");
 	CHECK_STR(c.listen, "::");
@@ -181,11 +181,13 @@ test_quoting(void)
 	char err[256];
 	struct conf c;
 
-	CHECK(load(&c, "database = \"var/a b#c.db\"   # the '#' inside quotes is kept\n"
-	    "www_dir = \"dir \\\"quoted\\\" back\\\\slash\"\n"
-	    "access_log = unquoted value with spaces   \t\n"
-	    "tls_cert = \"\"\n"
-	    "tls = no\n", err, sizeof(err)) == 0);
+	CHECK(load(&c,
+	          "database = \"var/a b#c.db\"   # the '#' inside quotes is kept\n"
+	          "www_dir = \"dir \\\"quoted\\\" back\\\\slash\"\n"
+	          "access_log = unquoted value with spaces   \t\n"
+	          "tls_cert = \"\"\n"
+	          "tls = no\n",
+	          err, sizeof(err)) == 0);
 	CHECK_STR(c.database, "var/a b#c.db");
 	CHECK_STR(c.www_dir, "dir \"quoted\" back\\slash");
 	CHECK_STR(c.access_log, "unquoted value with spaces");
@@ -201,7 +203,7 @@ test_quoting(void)
 	CHECK(fails_with("\nwww_dir = \"a\\nb\"\n", ":2: bad escape in quoted value (only \\\" and \\\\)"));
 	CHECK(fails_with("www_dir = \"abc\\\"\n", ":1: unterminated quoted value"));
 	CHECK(fails_with("www_dir = \"abc\" def\n", ":1: unexpected text after quoted value"));
-	CHECK(loads("www_dir = \"a\tb\"\n"));	/* a tab is not a control character here */
+	CHECK(loads("www_dir = \"a\tb\"\n")); /* a tab is not a control character here */
 	CHECK(loads("www_dir = \"abc\"   # fine\n"));
 	CHECK(fails_with("www_dir = \"\"\n", ":1: bad value for www_dir: must not be empty"));
 }
@@ -231,42 +233,44 @@ test_errors(void)
 	CHECK(fails_with("Port = 1\n", ":1: unknown key \"Port\""));
 	CHECK(fails_with("trusted-proxies = ::1\n", ":1: unknown key \"trusted-proxies\""));
 	CHECK(fails_with("port = 1\nthreads = 2\nport = 1\n", ":3: duplicate key \"port\""));
-	CHECK(fails_with("issuer = \"https://a.example\"\nissuer = https://a.example\n",
-	    ":2: duplicate key \"issuer\""));
+	CHECK(
+	    fails_with("issuer = \"https://a.example\"\nissuer = https://a.example\n", ":2: duplicate key \"issuer\""));
 	CHECK(fails_with("port\n", ":1: syntax error: expected \"key = value\""));
 	CHECK(fails_with("port 8443\n", ":1: syntax error: expected \"key = value\""));
 	CHECK(fails_with("= 8443\n", ":1: syntax error: expected \"key = value\""));
 	CHECK(fails_with("port =\n", ":1: missing value (use \"\" for an empty string)"));
 	CHECK(fails_with("port = # nothing\n", ":1: missing value (use \"\" for an empty string)"));
-	CHECK(fails_with("www_dir = a\x01" "b\n", ":1: control character in value"));
+	CHECK(fails_with("www_dir = a\x01"
+	                 "b\n",
+	    ":1: control character in value"));
 
 	/* Bad values, one per type. */
 	CHECK(fails_with("port = 0\n", ":1: bad value for port: must be an integer in 1..65535"));
 	CHECK(fails_with("port = 65536\n", ":1: bad value for port: must be an integer in 1..65535"));
 	CHECK(fails_with("port = 84a3\n", ":1: bad value for port: must be an integer in 1..65535"));
 	CHECK(fails_with("port = -1\n", ":1: bad value for port: must be an integer in 1..65535"));
-	CHECK(fails_with("port = 99999999999999999999999\n",
-	    ":1: bad value for port: must be an integer in 1..65535"));
+	CHECK(fails_with("port = 99999999999999999999999\n", ":1: bad value for port: must be an integer in 1..65535"));
 	CHECK(fails_with("code_ttl = 601\n", ":1: bad value for code_ttl: must be an integer in 1..600"));
 	CHECK(fails_with("rsa_bits = 1024\n", ":1: bad value for rsa_bits: must be an integer in 2048..4096"));
-	CHECK(fails_with("argon2_m_cost = 7\n",
-	    ":1: bad value for argon2_m_cost: must be an integer in 8..4194304"));
+	CHECK(fails_with("argon2_m_cost = 7\n", ":1: bad value for argon2_m_cost: must be an integer in 8..4194304"));
 	CHECK(fails_with("tls = maybe\n", ":1: bad value for tls: must be yes/no, true/false or on/off"));
 	CHECK(fails_with("tls = 1\n", ":1: bad value for tls: must be yes/no, true/false or on/off"));
-	CHECK(fails_with("log_level = verbose\n",
-	    ":1: bad value for log_level: must be one of error, warn, info, debug"));
+	CHECK(fails_with(
+	    "log_level = verbose\n", ":1: bad value for log_level: must be one of error, warn, info, debug"));
 	CHECK(fails_with("access_token_alg = HS256\n", ":1: bad value for access_token_alg: must be ES256 or RS256"));
 	CHECK(fails_with("access_token_alg = none\n", ":1: bad value for access_token_alg: must be ES256 or RS256"));
-	CHECK(fails_with("listen = example.org\n",
-	    ":1: bad value for listen: must be an IPv4 or IPv6 address or \"localhost\""));
+	CHECK(fails_with(
+	    "listen = example.org\n", ":1: bad value for listen: must be an IPv4 or IPv6 address or \"localhost\""));
 	CHECK(fails_with("trusted_proxies = 10.0.0.1 proxy.example\n",
 	    ":1: bad value for trusted_proxies: must be IPv4 or IPv6 addresses"));
-	CHECK(fails_with("trusted_proxies = 10.0.0.0/8\n",
-	    ":1: bad value for trusted_proxies: must be IPv4 or IPv6 addresses"));
+	CHECK(fails_with(
+	    "trusted_proxies = 10.0.0.0/8\n", ":1: bad value for trusted_proxies: must be IPv4 or IPv6 addresses"));
 	CHECK(fails_with("trusted_proxies = \"\"\n", ":1: bad value for trusted_proxies: empty"));
-	CHECK(fails_with("trusted_proxies = 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5 10.0.0.6 10.0.0.7 "
+	CHECK(fails_with(
+	    "trusted_proxies = 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5 10.0.0.6 10.0.0.7 "
 	    "10.0.0.8\ntrusted_proxies = 10.0.0.9 10.0.0.10 10.0.0.11 10.0.0.12 10.0.0.13 10.0.0.14 10.0.0.15 "
-	    "10.0.0.16 10.0.0.17\n", ":2: too many trusted_proxies (at most 16)"));
+	    "10.0.0.16 10.0.0.17\n",
+	    ":2: too many trusted_proxies (at most 16)"));
 	CHECK(fails_with("issuer = ftp://a.example\n", ":1: bad value for issuer: must be an absolute https URL"));
 
 	/* Line length: CONF_MAX_LINE bytes are fine, one more is not. */
@@ -327,8 +331,8 @@ test_check(void)
 	    ": plain HTTP (tls = no) is only allowed when listen is a loopback address or trusted_proxies is set"));
 	CHECK(loads("tls = no\nlisten = 0.0.0.0\ntrusted_proxies = 10.0.0.1\nissuer = https://id.example\n"));
 	CHECK(loads("tls = no\nlisten = 0.0.0.0\ntrusted_proxies = 10.0.0.1\nissuer = http://id.example\n"));
-	CHECK(fails_with("issuer = http://localhost:8443\n",
-	    ": bad value for issuer: must be an https URL when tls is on"));
+	CHECK(fails_with(
+	    "issuer = http://localhost:8443\n", ": bad value for issuer: must be an https URL when tls is on"));
 
 	/* TLS needs its files. */
 	CHECK(fails_with("tls_cert = \"\"\n", ": tls is on but tls_cert or tls_key is not set"));
@@ -341,12 +345,10 @@ test_check(void)
 	CHECK(fails_with("issuer = https://id.example/a/\n", ":1: bad value for issuer: must not end with a slash"));
 	CHECK(fails_with("issuer = https://id.example?x=1\n", ":1: bad value for issuer: must not have a query"));
 	CHECK(fails_with("issuer = https://id.example/?\n", ":1: bad value for issuer: must not have a query"));
-	CHECK(fails_with("issuer = \"https://id.example#f\"\n",
-	    ":1: bad value for issuer: must not have a fragment"));
+	CHECK(fails_with("issuer = \"https://id.example#f\"\n", ":1: bad value for issuer: must not have a fragment"));
 	CHECK(fails_with("issuer = https://\n", ":1: bad value for issuer: must have a host"));
 	CHECK(fails_with("issuer = https:///x\n", ":1: bad value for issuer: must have a host"));
-	CHECK(fails_with("issuer = https://user@id.example\n",
-	    ":1: bad value for issuer: must not contain userinfo"));
+	CHECK(fails_with("issuer = https://user@id.example\n", ":1: bad value for issuer: must not contain userinfo"));
 	CHECK(fails_with("issuer = \"https://id.example/a b\"\n",
 	    ":1: bad value for issuer: must not contain spaces, control or non-ASCII characters"));
 	CHECK(fails_with("issuer = HTTPS://id.example\n", ":1: bad value for issuer: must be an absolute https URL"));
@@ -354,8 +356,8 @@ test_check(void)
 
 	/* Argon2: at least 8 KiB per lane. */
 	CHECK(loads("argon2_m_cost = 64\nargon2_parallelism = 8\n"));
-	CHECK(fails_with("argon2_m_cost = 63\nargon2_parallelism = 8\n",
-	    ": argon2_m_cost must be at least 8 * argon2_parallelism"));
+	CHECK(fails_with(
+	    "argon2_m_cost = 63\nargon2_parallelism = 8\n", ": argon2_m_cost must be at least 8 * argon2_parallelism"));
 
 	/* conf_check also guards values set by code rather than by a file. */
 	CHECK(conf_init(&c) == 0);
@@ -381,7 +383,7 @@ test_proxies(void)
 	struct conf c;
 
 	CHECK(load(&c, "trusted_proxies = 10.0.0.1\ntrusted_proxies = 10.0.0.2  2001:db8::1\t::1\n", err,
-	    sizeof(err)) == 0);
+	          sizeof(err)) == 0);
 	CHECK(c.n_trusted_proxies == 4);
 	CHECK_STR(c.trusted_proxies[0], "10.0.0.1");
 	CHECK_STR(c.trusted_proxies[1], "10.0.0.2");
@@ -403,7 +405,7 @@ test_proxies(void)
 
 	/* Exactly CONF_MAX_PROXIES is fine. */
 	CHECK(loads("trusted_proxies = 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5 10.0.0.6 10.0.0.7 10.0.0.8 "
-	    "10.0.0.9 10.0.0.10 10.0.0.11 10.0.0.12 10.0.0.13 10.0.0.14 10.0.0.15 10.0.0.16\n"));
+	            "10.0.0.9 10.0.0.10 10.0.0.11 10.0.0.12 10.0.0.13 10.0.0.14 10.0.0.15 10.0.0.16\n"));
 }
 
 static void
@@ -463,15 +465,14 @@ test_example(void)
 		nl = p + strcspn(p, "\n");
 		if (*nl == '\n')
 			nl++;
-		if (p[0] == '#' && p[1] >= 'a' && p[1] <= 'z' && strstr(p, " = ") != NULL &&
-		    strstr(p, " = ") < nl) {
+		if (p[0] == '#' && p[1] >= 'a' && p[1] <= 'z' && strstr(p, " = ") != NULL && strstr(p, " = ") < nl) {
 			strncat(out, p + 1, (size_t)(nl - p - 1));
 			keys++;
 		} else
 			strncat(out, p, (size_t)(nl - p));
 	}
-	/* conf_keys[] has 43 keys (trusted_proxies included): every one is documented. */
-	CHECK(keys == 43);
+	/* conf_keys[] has 44 keys (trusted_proxies included): every one is documented. */
+	CHECK(keys == 44);
 	write_file(cfpath, out, strlen(out));
 	free(out);
 	CHECK(conf_init(&d) == 0);
@@ -528,6 +529,7 @@ test_example(void)
 	SAME(dns_cache_entries);
 	SAME(dns_cache_max_ttl);
 	SAME_STR(dnssec);
+	SAME_STR(login_dns_check);
 #undef SAME
 #undef SAME_STR
 	conf_release(&c);
@@ -556,8 +558,11 @@ test_dns_keys(void)
 	    ":1: bad value for dns_upstreams: must be IPv4 or IPv6 addresses, each optionally followed by @PORT "
 	    "(1..65535)"));
 	CHECK(fails_with("dnssec = off\n", ":1: bad value for dnssec: must be require or allow-insecure"));
+	CHECK(fails_with("login_dns_check = yes\n", ":1: bad value for login_dns_check: must be auto, on or off"));
+	CHECK(loads("login_dns_check = off\n"));
 	CHECK(fails_with("dns_trust_anchor = \"\"\n", ":1: bad value for dns_trust_anchor: must not be empty"));
-	CHECK(fails_with("dns_timeout_ms = 10\n", ":1: bad value for dns_timeout_ms: must be an integer in 100..60000"));
+	CHECK(
+	    fails_with("dns_timeout_ms = 10\n", ":1: bad value for dns_timeout_ms: must be an integer in 100..60000"));
 }
 
 int
