@@ -2,7 +2,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS      = libmicrohttpd cjose jansson libargon2 sqlite3 libcrypto getdns
+PKGS      = libmicrohttpd cjose jansson libargon2 sqlite3 libssl libcrypto getdns
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -31,7 +31,7 @@ DEPS_TEST = $(DEPS_RUN) clang libclang-rt-14-dev curl apache2 libapache2-mod-aut
 
 .PHONY: all deps deps-test run test unit e2e check valgrind lint fuzz fuzz-bins fuzz-replay bench clean certs
 
-all: $(BUILD)/anchorid
+all: $(BUILD)/anchorid $(BUILD)/anchorid-agent
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
@@ -45,6 +45,14 @@ $(BUILD)/anchorid: $(BUILD)/main.o $(BUILD)/libanchorid.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/main.o: src/main.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The reference identity agent (drafts/agent-provisioning.md §8): same library, its own main.
+$(BUILD)/anchorid-agent: $(BUILD)/agent_main.o $(BUILD)/libanchorid.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/agent_main.o: src/agent_main.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -92,7 +100,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 e2e: all
-	ANCHORID=$(BUILD)/anchorid tests/e2e/run.sh
+	ANCHORID=$(BUILD)/anchorid ANCHORID_AGENT=$(BUILD)/anchorid-agent tests/e2e/run.sh
 
 test: deps-test
 	$(MAKE) unit fuzz-replay e2e
@@ -105,12 +113,12 @@ valgrind: deps-test all $(UNIT_BIN)
 		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null; \
 		echo "valgrind clean: $$t"; done
 	ANCHORID_WRAP="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite" \
-		ANCHORID=$(BUILD)/anchorid tests/e2e/run.sh
+		ANCHORID=$(BUILD)/anchorid ANCHORID_AGENT=$(BUILD)/anchorid-agent tests/e2e/run.sh
 
 lint:
-	clang-format --dry-run --Werror src/*/*.c src/main.c include/*.h
+	clang-format --dry-run --Werror src/*/*.c src/*.c include/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Iinclude src
-	@! grep -nE '\b(sprintf|strcpy|strcat|gets|atoi|atol|sscanf|rand|srand)\s*\(' src/*/*.c src/main.c \
+	@! grep -nE '\b(sprintf|strcpy|strcat|gets|atoi|atol|sscanf|rand|srand)\s*\(' src/*/*.c src/*.c \
 		|| (echo "banned function used"; exit 1)
 
 # Fuzz harnesses: the library is built once with clang (BUILD=build/fuzz) and linked into each harness.

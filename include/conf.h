@@ -71,6 +71,10 @@ struct conf {
 	int dns_cache_max_ttl;  /* 3600 s: cap of any cached answer's lifetime */
 	char *dnssec;           /* "require" (default) or "allow-insecure"; bogus always fails */
 	char *login_dns_check;  /* "auto" (on unless the issuer is loopback), "on" or "off" */
+
+	/* [agents] drafts/agent-provisioning.md */
+	int64_t agent_authz_ttl;  /* 3600 s: an authorization's (dns-01 challenge's) lifetime */
+	int agent_authz_per_hour; /* 600 authorizations per agent per hour */
 };
 
 /** conf_init(c): fill ${c} with the embedded defaults; -1 on memory failure.  Release with conf_release. */

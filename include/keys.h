@@ -57,6 +57,60 @@ int jwt_decode_unverified(const char *token, json_t **header, json_t **payload);
  * caller frees; NULL when the JWK is malformed. */
 char *jwk_thumbprint(const char *jwk_json);
 
+/* --------------------------------------------------------------------------- agent JWS (ACME style) */
+
+/* Requests of identity agents: one JWS in the flattened JSON serialization (RFC 7515 §7.2.2), protected header
+ * {alg, kid, nonce, url}, drafts/agent-provisioning.md §3.  Parsing and verifying are separate steps so that the
+ * caller can look the agent up by kid in between. */
+
+#define KEYS_MAX_JWS (64 * 1024) /* a request body longer than this is refused before parsing */
+
+enum jws_rc {
+	JWS_OK = 0,
+	JWS_MALFORMED,     /* not a flattened JWS with exactly protected/payload/signature, bad base64url or JSON,
+	                    * a missing or non-string kid/nonce/url, a jwk/crit/b64 header, an unprotected header */
+	JWS_BAD_ALG,       /* alg not in ES256, ES384, RS256, PS256, or not usable with the key */
+	JWS_BAD_SIGNATURE, /* the signature does not verify with the key */
+	JWS_ERROR,         /* out of memory, or the key itself is unusable */
+};
+
+struct jws_request {
+	json_t *header;                  /* the protected header (owned) */
+	const char *alg, *kid, *nonce, *url; /* strings inside header */
+	char *payload;                   /* the decoded payload, NUL-terminated (may be "") */
+	size_t payload_len;
+	char *signing_input; /* BASE64URL(protected) "." BASE64URL(payload), as received */
+	unsigned char *sig;
+	size_t sig_len;
+};
+
+/** jws_parse(body, len, out, why, whylen): parse (not verify) a flattened JWS of at most KEYS_MAX_JWS bytes.
+ * JWS_OK and a new *${out} (free with jws_request_free); else NULL, JWS_MALFORMED or JWS_BAD_ALG and a sentence
+ * in ${why}. */
+enum jws_rc jws_parse(const char *body, size_t len, struct jws_request **out, char *why, size_t whylen);
+/** jws_verify(req, jwk_json): JWS_OK when ${req}'s signature verifies with the public JWK ${jwk_json} under
+ * req->alg (JWS_BAD_ALG when the alg does not fit the key type or curve). */
+enum jws_rc jws_verify(const struct jws_request *req, const char *jwk_json);
+/** jws_request_free(r): NULL is a no-op. */
+void jws_request_free(struct jws_request *r);
+
+/** jws_sign_flat(private_jwk, alg, kid, nonce, url, payload): the flattened JWS JSON text of ${payload} (a string,
+ * "" for POST-as-GET) signed with ${private_jwk}; caller frees; NULL on failure. (The agent's side.) */
+char *jws_sign_flat(const char *private_jwk, const char *alg, const char *kid, const char *nonce, const char *url,
+    const char *payload);
+
+/** jwk_public_import(text, out, why, whylen): check that ${text} is one public JWK usable by an agent (EC P-256
+ * or P-384, RSA of at least 2048 bits; no private members, no "none"), and give its public members only
+ * (kty, crv, x, y / kty, n, e), re-serialised, in a new *${out}.  -1 and a sentence in ${why} otherwise. */
+int jwk_public_import(const char *text, char **out, char *why, size_t whylen);
+/** jwk_generate(alg): a new private JWK as JSON text ("ES256": P-256, "ES384": P-384, "RS256"/"PS256": RSA
+ * 2048), with "alg" set; caller frees (str_secure_free); NULL on failure. */
+char *jwk_generate(const char *alg);
+/** jwk_public_of(private_jwk): the public JWK (as jwk_public_import gives it) of a private one; caller frees. */
+char *jwk_public_of(const char *private_jwk);
+/** acme_dns01_value(token, thumbprint): RFC 8555 §8.4: base64url(SHA-256(token "." thumbprint)); caller frees. */
+char *acme_dns01_value(const char *token, const char *thumbprint);
+
 /* ----------------------------------------------------------------------------------------- passwords */
 
 enum pw_rc { PW_OK = 0, PW_MISMATCH, PW_BUSY, PW_ERROR };

@@ -32,7 +32,8 @@ struct app {
 	struct throttle *throttle; /* login / registration rate state, in memory */
 	unsigned char secret[32];  /* server HMAC key (stored in the database): CSRF tokens, signed forms */
 	char *discovery;           /* the discovery document, serialised once at start */
-	struct dns_resolver *dns;  /* the login re-check's resolver; NULL when login_dns_check is off */
+	struct dns_resolver *dns;  /* DNS discovery: the login re-check and the agents' dns-01 checks */
+	bool login_dns_check;      /* login_dns_check_on(conf) */
 };
 
 /** oidc_routes(n): the route table of every endpoint (static storage); *n gets its length. */

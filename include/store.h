@@ -58,6 +58,7 @@ struct identity {
 	char *password_hash; /* argon2id encoded string, NULL until set */
 	int64_t created_at, updated_at;
 	int64_t password_changed_at; /* 0 when never set */
+	int64_t agent_id;            /* the agent that holds it (struct agent.id); 0 when created by the operator */
 };
 
 void identity_free(struct identity *id);
@@ -232,6 +233,103 @@ void stored_keys_free(struct stored_key **keys, size_t n);
  * retire_at/expire_at on every other current key of the same alg (0 leaves them untouched). */
 enum store_rc store_key_add(
     struct store *st, const struct stored_key *k, int64_t retire_others_at, int64_t expire_others_at);
+
+/* ------------------------------------------------------------------------------------------------ agents */
+
+/* Identity agents and their provisioning state (drafts/agent-provisioning.md). */
+
+enum agent_state { AGENT_ACTIVE = 0, AGENT_DISABLED };
+
+struct agent {
+	int64_t id;
+	char *name;       /* the JWS kid: 1..64 of a-z 0-9 - _ . */
+	char *issuer;     /* the agent's https URL; its host[:port][/path] is what clp must name */
+	char *jwk;        /* public JWK, JSON text */
+	char *thumbprint; /* RFC 7638 thumbprint of jwk */
+	enum agent_state state;
+	int64_t created_at, updated_at;
+};
+
+void agent_free(struct agent *a);
+/** store_agent_create(st, a, now): insert ${a} (id, state, times ignored: new, active, now).  STORE_CONFLICT when
+ * the name exists. */
+enum store_rc store_agent_create(struct store *st, const struct agent *a, int64_t now);
+/** store_agent_get(st, name, out) / store_agent_by_id(st, id, out): one agent, any state. */
+enum store_rc store_agent_get(struct store *st, const char *name, struct agent **out);
+enum store_rc store_agent_by_id(struct store *st, int64_t id, struct agent **out);
+/** store_agent_list(st, out): a JSON array of {name, issuer, thumbprint, state, created_at, updated_at,
+ * identifiers (live identities held)}; caller json_decref()s. */
+enum store_rc store_agent_list(struct store *st, json_t **out);
+/** store_agent_set_state(st, name, state, now): enable or disable.  STORE_NOTFOUND for an unknown name. */
+enum store_rc store_agent_set_state(struct store *st, const char *name, enum agent_state state, int64_t now);
+/** store_agent_set_key(st, name, jwk, thumbprint, now): replace the agent's key. */
+enum store_rc store_agent_set_key(
+    struct store *st, const char *name, const char *jwk, const char *thumbprint, int64_t now);
+
+/** store_nonce_create(st, nonce_hash, expires_at): remember a Replay-Nonce (by token_hash). */
+enum store_rc store_nonce_create(struct store *st, const char *nonce_hash, int64_t expires_at);
+/** store_nonce_use(st, nonce_hash, now): consume a live nonce atomically: STORE_OK exactly once; STORE_NOTFOUND
+ * for an unknown, expired or already used one (purged by store_purge_expired). */
+enum store_rc store_nonce_use(struct store *st, const char *nonce_hash, int64_t now);
+
+enum agent_action { AGENT_ACTION_CREATE = 0, AGENT_ACTION_DELETE, AGENT_ACTION_TRANSFER };
+/** agent_action_name(a): "create", "delete", "transfer". */
+const char *agent_action_name(enum agent_action a);
+
+/* An authorization: a dns-01 challenge for one identifier and one action of one agent. */
+struct agent_authz {
+	char *id; /* random, base64url: the last path segment of its URL */
+	int64_t agent_id;
+	char *identifier; /* canonical */
+	enum agent_action action;
+	char *token;      /* the dns-01 token (not a secret: the agent publishes what it yields) */
+	char *thumbprint; /* the agent key's thumbprint when created: the challenge value derives from it */
+	int64_t created_at, expires_at;
+	int64_t finalized_at; /* 0 while pending */
+};
+
+void agent_authz_free(struct agent_authz *a);
+/** store_authz_create(st, a): insert ${a} (finalized_at ignored).  STORE_CONFLICT on a duplicate id. */
+enum store_rc store_authz_create(struct store *st, const struct agent_authz *a);
+/** store_authz_get(st, id, out): any authorization, expired or finalized ones included. */
+enum store_rc store_authz_get(struct store *st, const char *id, struct agent_authz **out);
+/** store_authz_count_since(st, agent_id, since): authorizations the agent created at or after ${since}; -1 on
+ * error. */
+int64_t store_authz_count_since(struct store *st, int64_t agent_id, int64_t since);
+
+/*
+ * The commits of a successful finalize (drafts/agent-provisioning.md §5).  Each runs in ONE transaction that
+ * first marks the authorization finalized, only if it is still pending and unexpired and belongs to ${agent_id}
+ * (STORE_REPLAY: already finalized; STORE_NOTFOUND: unknown, expired or another agent's), then re-checks the
+ * action's precondition and makes the change; on any failure nothing is changed.
+ */
+/** store_provision_create: a new inactive identity (fresh ${sub}, held by the agent) and its setup token.
+ * STORE_CONFLICT when a live identity has the identifier (*held_by gets its agent_id, 0 for the operator). */
+enum store_rc store_provision_create(struct store *st, const char *authz_id, int64_t agent_id, const char *sub,
+    const char *setup_hash, int64_t setup_expires, int64_t now, struct identity **out, int64_t *held_by);
+/** store_provision_transfer: the live identity with the identifier is held by ${agent_id} from now on; its setup
+ * tokens and deletion tokens are deleted (the losing agent's URLs die).  *previous gets the losing agent's id
+ * (0 for the operator).  STORE_NOTFOUND when no live identity has it; STORE_CONFLICT when ${agent_id} already
+ * holds it. */
+enum store_rc store_provision_transfer(
+    struct store *st, const char *authz_id, int64_t agent_id, int64_t now, struct identity **out, int64_t *previous);
+/** store_provision_delete: for an inactive identity held by ${agent_id}, delete it at once as
+ * store_identity_delete does (*deleted = true); for any other live state, store a deletion token (by hash,
+ * expiring at ${confirm_expires}; earlier ones of the identity die) to be confirmed by the user
+ * (*deleted = false).  STORE_NOTFOUND when no live identity has the identifier; STORE_CONFLICT when another
+ * agent holds it.  *out gets the identity (after the change). */
+enum store_rc store_provision_delete(struct store *st, const char *authz_id, int64_t agent_id,
+    const char *confirm_hash, int64_t confirm_expires, int64_t now, struct identity **out, bool *deleted);
+/** store_deletion_peek(st, confirm_hash, now, identity_id): the identity of a live deletion token. */
+enum store_rc store_deletion_peek(struct store *st, const char *confirm_hash, int64_t now, int64_t *identity_id);
+/** store_deletion_confirm(st, confirm_hash, now, identity_id): consume the token and delete its identity as
+ * store_identity_delete does, in one transaction.  STORE_NOTFOUND for an unknown or expired token, STORE_REPLAY
+ * for a used one. */
+enum store_rc store_deletion_confirm(struct store *st, const char *confirm_hash, int64_t now, int64_t *identity_id);
+/** store_identity_by_identifier_any(st, identifier, agent_id, out): the live identity with ${identifier}, or
+ * else the most recently deleted one that ${agent_id} held (for the agent's status request). */
+enum store_rc store_identity_by_identifier_any(
+    struct store *st, const char *identifier, int64_t agent_id, struct identity **out);
 
 /* ----------------------------------------------------------------------------------------------- misc */
 

@@ -342,11 +342,10 @@ serve(const struct conf *conf)
 	    load_secret(app.st, app.secret) == -1 || (app.discovery = oidc_discovery(conf)) == NULL ||
 	    (app.throttle = throttle_new()) == NULL)
 		goto out;
-	if (login_dns_check_on(conf)) {
-		dns_config_of(conf, &dcfg);
-		if ((app.dns = dns_resolver_new(&dcfg)) == NULL)
-			goto out;
-	} else
+	dns_config_of(conf, &dcfg);
+	if ((app.dns = dns_resolver_new(&dcfg)) == NULL)
+		goto out;
+	if ((app.login_dns_check = login_dns_check_on(conf)) == false)
 		log_warnx("login_dns_check is off (issuer %s): logins do not check the identifier's _openid record",
 		    conf->issuer);
 	routes = oidc_routes(&n_routes);

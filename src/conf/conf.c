@@ -118,6 +118,10 @@ static const struct conf_key conf_keys[] = {
 	I(dns_cache_max_ttl, 0, DAY, 3600),
 	S(dnssec, "require", conf_check_dnssec),
 	S(login_dns_check, "auto", conf_check_login_dns),
+
+	/* [agents] */
+	L(agent_authz_ttl, 300, DAY, 3600),
+	I(agent_authz_per_hour, 1, 1000000, 600),
 };
 
 #undef S

@@ -447,7 +447,7 @@ session_dns_ok(struct app *app, const struct request *req, struct response *resp
 	char msg[AUTHZ_MAX_MESSAGE];
 	int status;
 
-	if (app->dns == NULL)
+	if (!app->login_dns_check)
 		return (true);
 	if (store_identity_by_id(app->st, sess->identity_id, &id) != STORE_OK) {
 		authz_error(app, resp, areq, "server_error", NULL);

@@ -55,7 +55,7 @@ login_dns_check(struct app *app, const char *identifier, char *msg, size_t msgle
 	struct dns_discovery *d = NULL;
 	int status = 403;
 
-	if (app->dns == NULL)
+	if (!app->login_dns_check)
 		return (0);
 	if (dns_discover(app->dns, identifier, &d) == -1) {
 		snprintf(msg, msglen, "The identifier could not be checked. Please try again.");

@@ -471,8 +471,8 @@ test_example(void)
 		} else
 			strncat(out, p, (size_t)(nl - p));
 	}
-	/* conf_keys[] has 44 keys (trusted_proxies included): every one is documented. */
-	CHECK(keys == 44);
+	/* conf_keys[] has 46 keys (trusted_proxies included): every one is documented. */
+	CHECK(keys == 46);
 	write_file(cfpath, out, strlen(out));
 	free(out);
 	CHECK(conf_init(&d) == 0);
@@ -530,6 +530,8 @@ test_example(void)
 	SAME(dns_cache_max_ttl);
 	SAME_STR(dnssec);
 	SAME_STR(login_dns_check);
+	SAME(agent_authz_ttl);
+	SAME(agent_authz_per_hour);
 #undef SAME
 #undef SAME_STR
 	conf_release(&c);
