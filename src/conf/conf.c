@@ -120,7 +120,7 @@ static const struct conf_key conf_keys[] = {
 	S(login_dns_check, "auto", conf_check_login_dns),
 
 	/* [agents] */
-	L(agent_authz_ttl, 300, DAY, 3600),
+	L(agent_authz_ttl, 1, DAY, 3600),
 	I(agent_authz_per_hour, 1, 1000000, 600),
 };
 
