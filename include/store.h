@@ -43,7 +43,8 @@ void store_close(struct store *st);
 /** store_schema_version(st): the applied migration number, or -1. */
 int store_schema_version(struct store *st);
 /** store_purge_expired(st, now): delete expired codes, sessions, setup tokens, refresh tokens, access-token
- * records, idle clients (unused since now - client_idle_ttl) and nonces; returns rows deleted or -1. */
+ * records, idle clients (unused since now - client_idle_ttl), agent nonces, deletion tokens and authorizations
+ * expired for more than a day; returns rows deleted or -1. */
 int64_t store_purge_expired(struct store *st, int64_t now, int64_t client_idle_ttl);
 
 /* ------------------------------------------------------------------------------------------ identities */
@@ -73,14 +74,15 @@ enum store_rc store_identity_by_identifier(struct store *st, const char *identif
 /** store_identity_by_id(st, id, out): any identity by row id, deleted ones included. */
 enum store_rc store_identity_by_id(struct store *st, int64_t id, struct identity **out);
 /** store_identity_list(st, out): every identity (deleted ones included) as a JSON array of objects
- * {identifier, sub, state, created_at, updated_at}; caller json_decref()s. */
+ * {identifier, sub, state, created_at, updated_at, agent (the holding agent's name, null for the operator)};
+ * caller json_decref()s. */
 enum store_rc store_identity_list(struct store *st, json_t **out);
 /** store_identity_set_state(st, id, state, now): disable or re-enable. Deleting goes through
  * store_identity_delete. STORE_CONFLICT if the identity is deleted. */
 enum store_rc store_identity_set_state(struct store *st, int64_t id, enum identity_state state, int64_t now);
 /** store_identity_delete(st, id, now): in one transaction mark the identity deleted (identifier freed for
  * re-use, sub kept as a tombstone), wipe the password hash, and delete its sessions, codes, grants, refresh and
- * access tokens, setup tokens.  STORE_NOTFOUND if absent or already deleted. */
+ * access tokens, setup tokens and deletion tokens.  STORE_NOTFOUND if absent or already deleted. */
 enum store_rc store_identity_delete(struct store *st, int64_t id, int64_t now);
 
 /** store_identity_rehash(st, id, old_hash, new_hash, now): after a successful login, store the password hashed
@@ -318,8 +320,8 @@ enum store_rc store_provision_transfer(
  * expiring at ${confirm_expires}; earlier ones of the identity die) to be confirmed by the user
  * (*deleted = false).  STORE_NOTFOUND when no live identity has the identifier; STORE_CONFLICT when another
  * agent holds it.  *out gets the identity (after the change). */
-enum store_rc store_provision_delete(struct store *st, const char *authz_id, int64_t agent_id,
-    const char *confirm_hash, int64_t confirm_expires, int64_t now, struct identity **out, bool *deleted);
+enum store_rc store_provision_delete(struct store *st, const char *authz_id, int64_t agent_id, const char *confirm_hash,
+    int64_t confirm_expires, int64_t now, struct identity **out, bool *deleted);
 /** store_deletion_peek(st, confirm_hash, now, identity_id): the identity of a live deletion token. */
 enum store_rc store_deletion_peek(struct store *st, const char *confirm_hash, int64_t now, int64_t *identity_id);
 /** store_deletion_confirm(st, confirm_hash, now, identity_id): consume the token and delete its identity as

@@ -126,6 +126,54 @@ const char *const schema_migrations[] = {
 	"  name TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL"
 	") STRICT;",
+
+	/* 2: identity agents (drafts/agent-provisioning.md).  Agents are never deleted (disabled instead), so the
+     * identities they hold, deleted ones included, always name one.  identities.agent_id is NULL for the
+     * identities the operator created; its index (agent_id, identifier) also finds an agent's deleted
+     * identifier for store_identity_by_identifier_any(), which the partial identities_identifier_live cannot. */
+	"CREATE TABLE agents ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  issuer TEXT NOT NULL,"
+	"  jwk TEXT NOT NULL,"
+	"  thumbprint TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('active', 'disabled')),"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	") STRICT;"
+	"ALTER TABLE identities ADD COLUMN agent_id INTEGER REFERENCES agents(id);"
+	"CREATE INDEX identities_agent ON identities(agent_id, identifier);"
+
+	/* Replay-Nonces of the agent API (by hash): a use deletes the row, so each is used once. */
+	"CREATE TABLE agent_nonces ("
+	"  nonce_hash TEXT PRIMARY KEY,"
+	"  expires_at INTEGER NOT NULL"
+	") STRICT;"
+
+	/* Authorizations (dns-01 challenges); finalized_at is NULL while pending.  The index serves both the
+     * foreign key and the per-agent rate limit (store_authz_count_since). */
+	"CREATE TABLE agent_authz ("
+	"  id TEXT PRIMARY KEY,"
+	"  agent_id INTEGER NOT NULL REFERENCES agents(id),"
+	"  identifier TEXT NOT NULL,"
+	"  action TEXT NOT NULL CHECK (action IN ('create', 'delete', 'transfer')),"
+	"  token TEXT NOT NULL,"
+	"  thumbprint TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  finalized_at INTEGER"
+	") STRICT;"
+	"CREATE INDEX agent_authz_agent ON agent_authz(agent_id, created_at);"
+
+	/* One-time deletion-confirmation tokens, kept like setup_tokens: a used one stays (used_at set) until it
+     * expires so that a second use is STORE_REPLAY. */
+	"CREATE TABLE deletion_tokens ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  identity_id INTEGER NOT NULL REFERENCES identities(id),"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_at INTEGER"
+	") STRICT;"
+	"CREATE INDEX deletion_tokens_identity ON deletion_tokens(identity_id);",
 };
 
 const size_t schema_nmigrations = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

@@ -11,7 +11,9 @@
  * Transactions (SECURITY.md 17): every function that changes state runs BEGIN IMMEDIATE ... COMMIT, rolling back
  * on any error, and has committed before it returns.  BEGIN IMMEDIATE takes the write lock before the first read,
  * so the rows a function checks cannot change before it writes: that is what makes store_code_redeem(),
- * store_refresh_rotate() and store_setup_use() single-use under concurrency (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+ * store_refresh_rotate() and store_setup_use() single-use under concurrency (RFC 6749 §4.1.2, RFC 9700 §4.14.2),
+ * likewise store_nonce_use(), store_deletion_confirm() and the finalizes of drafts/agent-provisioning.md §5
+ * (store_provision_*(): of two racing for one identifier exactly one succeeds; they commit only on success).
  * A busy database is waited for by the busy handler (STORE_BUSY_TIMEOUT_MS), then BEGIN and COMMIT are retried
  * STORE_BUSY_RETRIES times.  Functions that only read run one SELECT, which sees one consistent snapshot.
  *
@@ -43,6 +45,9 @@
 #define STORE_BUSY_BACKOFF_MS 20   /* times the attempt number, between those retries */
 #define STORE_TOUCH_INTERVAL 3600  /* store_client_touch() writes at most once per client per hour */
 #define STORE_MIN_SQLITE 3037000   /* STRICT tables */
+/* store_purge_expired() keeps an agent authorization this long after it expired: an agent that polls it meanwhile
+ * reads "expired" instead of notFound (drafts/agent-provisioning.md §4). */
+#define STORE_AUTHZ_KEEP 86400
 
 /* The prepared statements, one slot per connection each. */
 enum stmt_id {
@@ -64,6 +69,9 @@ enum stmt_id {
 	STMT_CODES_DELETE_IDENTITY,
 	STMT_GRANTS_DELETE_IDENTITY,
 	STMT_SETUP_DELETE_IDENTITY,
+	STMT_DELETION_DELETE_IDENTITY,
+	STMT_IDENTITY_BY_IDENTIFIER_ANY,
+	STMT_IDENTITY_SET_AGENT,
 	STMT_SETUP_INSERT,
 	STMT_SETUP_PEEK,
 	STMT_SETUP_GET,
@@ -97,6 +105,22 @@ enum stmt_id {
 	STMT_KEY_INSERT,
 	STMT_META_GET,
 	STMT_META_INSERT,
+	STMT_AGENT_INSERT,
+	STMT_AGENT_GET,
+	STMT_AGENT_BY_ID,
+	STMT_AGENT_LIST,
+	STMT_AGENT_SET_STATE,
+	STMT_AGENT_SET_KEY,
+	STMT_NONCE_INSERT,
+	STMT_NONCE_USE,
+	STMT_AUTHZ_INSERT,
+	STMT_AUTHZ_GET,
+	STMT_AUTHZ_COUNT,
+	STMT_AUTHZ_FINALIZE,
+	STMT_DELETION_INSERT,
+	STMT_DELETION_PEEK,
+	STMT_DELETION_GET,
+	STMT_DELETION_USE,
 	STMT_PURGE_CODES,
 	STMT_PURGE_SESSIONS,
 	STMT_PURGE_SETUP,
@@ -105,13 +129,18 @@ enum stmt_id {
 	STMT_PURGE_GRANTS,
 	STMT_PURGE_CLIENTS,
 	STMT_PURGE_KEYS,
+	STMT_PURGE_NONCES,
+	STMT_PURGE_DELETION,
+	STMT_PURGE_AUTHZ,
 	STMT_COUNT
 };
 
-#define IDENTITY_COLS "id, identifier, sub, state, password_hash, created_at, updated_at, password_changed_at"
+#define IDENTITY_COLS "id, identifier, sub, state, password_hash, created_at, updated_at, password_changed_at, agent_id"
 #define CLIENT_COLS "client_id, secret_hash, reg_token_hash, metadata, source, created_at, updated_at, last_used_at"
 #define GRANT_COLS "g.grant_id, g.client_id, g.identity_id, g.scope, g.claims, g.amr, g.auth_time, g.revoked"
 #define KEY_COLS "kid, alg, jwk, created_at, activate_at, retire_at, expire_at"
+#define AGENT_COLS "id, name, issuer, jwk, thumbprint, state, created_at, updated_at"
+#define AUTHZ_COLS "id, agent_id, identifier, action, token, thumbprint, created_at, expires_at, finalized_at"
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -120,12 +149,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SCHEMA_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_version",
 	[STMT_SCHEMA_VERSION_ADD] = "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)",
 
-	[STMT_IDENTITY_INSERT] = "INSERT INTO identities(identifier, sub, state, created_at, updated_at) "
-	                         "VALUES (?, ?, 'inactive', ?, ?)",
+	[STMT_IDENTITY_INSERT] = "INSERT INTO identities(identifier, sub, state, created_at, updated_at, agent_id) "
+	                         "VALUES (?, ?, 'inactive', ?, ?, ?)",
 	[STMT_IDENTITY_BY_IDENTIFIER] = "SELECT " IDENTITY_COLS " FROM identities "
 	                                "WHERE identifier = ? AND state <> 'deleted'",
 	[STMT_IDENTITY_BY_ID] = "SELECT " IDENTITY_COLS " FROM identities WHERE id = ?",
-	[STMT_IDENTITY_LIST] = "SELECT identifier, sub, state, created_at, updated_at FROM identities ORDER BY id",
+	[STMT_IDENTITY_LIST] = "SELECT i.identifier, i.sub, i.state, i.created_at, i.updated_at, a.name "
+	                       "FROM identities i LEFT JOIN agents a ON a.id = i.agent_id ORDER BY i.id",
 	[STMT_IDENTITY_STATE] = "SELECT state FROM identities WHERE id = ?",
 	[STMT_IDENTITY_SET_STATE] = "UPDATE identities SET state = ?, updated_at = ? WHERE id = ?",
 	[STMT_IDENTITY_DELETE] = "UPDATE identities SET state = 'deleted', password_hash = NULL, updated_at = ? "
@@ -138,6 +168,16 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_CODES_DELETE_IDENTITY] = "DELETE FROM codes WHERE identity_id = ?",
 	[STMT_GRANTS_DELETE_IDENTITY] = "DELETE FROM grants WHERE identity_id = ?",
 	[STMT_SETUP_DELETE_IDENTITY] = "DELETE FROM setup_tokens WHERE identity_id = ?",
+	/* Used deletion tokens stay until they expire: store_deletion_confirm() tells a replay from an unknown one. */
+	[STMT_DELETION_DELETE_IDENTITY] = "DELETE FROM deletion_tokens WHERE identity_id = ? AND used_at IS NULL",
+	/* The live identity, else the agent's most recently deleted one: one SELECT, one snapshot, each half on an
+	 * index (identities_identifier_live, identities_agent). */
+	[STMT_IDENTITY_BY_IDENTIFIER_ANY] =
+	    "SELECT " IDENTITY_COLS " FROM ("
+	    "SELECT " IDENTITY_COLS ", 0 AS k FROM identities WHERE identifier = ?1 AND state <> 'deleted' "
+	    "UNION ALL SELECT " IDENTITY_COLS ", 1 AS k FROM identities "
+	    "WHERE agent_id = ?2 AND identifier = ?1 AND state = 'deleted') ORDER BY k, id DESC LIMIT 1",
+	[STMT_IDENTITY_SET_AGENT] = "UPDATE identities SET agent_id = ?, updated_at = ? WHERE id = ?",
 
 	[STMT_SETUP_INSERT] = "INSERT INTO setup_tokens(token_hash, identity_id, expires_at) VALUES (?, ?, ?)",
 	[STMT_SETUP_PEEK] = "SELECT identity_id FROM setup_tokens "
@@ -202,6 +242,28 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_META_GET] = "SELECT value FROM meta WHERE name = ?",
 	[STMT_META_INSERT] = "INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)",
 
+	[STMT_AGENT_INSERT] = "INSERT INTO agents(name, issuer, jwk, thumbprint, state, created_at, updated_at) "
+	                      "VALUES (?, ?, ?, ?, 'active', ?, ?)",
+	[STMT_AGENT_GET] = "SELECT " AGENT_COLS " FROM agents WHERE name = ?",
+	[STMT_AGENT_BY_ID] = "SELECT " AGENT_COLS " FROM agents WHERE id = ?",
+	[STMT_AGENT_LIST] = "SELECT a.name, a.issuer, a.thumbprint, a.state, a.created_at, a.updated_at, "
+	                    "(SELECT COUNT(*) FROM identities i WHERE i.agent_id = a.id AND i.state <> 'deleted') "
+	                    "FROM agents a ORDER BY a.id",
+	[STMT_AGENT_SET_STATE] = "UPDATE agents SET state = ?, updated_at = ? WHERE name = ?",
+	[STMT_AGENT_SET_KEY] = "UPDATE agents SET jwk = ?, thumbprint = ?, updated_at = ? WHERE name = ?",
+	[STMT_NONCE_INSERT] = "INSERT INTO agent_nonces(nonce_hash, expires_at) VALUES (?, ?)",
+	[STMT_NONCE_USE] = "DELETE FROM agent_nonces WHERE nonce_hash = ? AND expires_at > ?",
+	[STMT_AUTHZ_INSERT] = "INSERT INTO agent_authz(id, agent_id, identifier, action, token, thumbprint, "
+	                      "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_AUTHZ_GET] = "SELECT " AUTHZ_COLS " FROM agent_authz WHERE id = ?",
+	[STMT_AUTHZ_COUNT] = "SELECT COUNT(*) FROM agent_authz WHERE agent_id = ? AND created_at >= ?",
+	[STMT_AUTHZ_FINALIZE] = "UPDATE agent_authz SET finalized_at = ? WHERE id = ? AND finalized_at IS NULL",
+	[STMT_DELETION_INSERT] = "INSERT INTO deletion_tokens(token_hash, identity_id, expires_at) VALUES (?, ?, ?)",
+	[STMT_DELETION_PEEK] = "SELECT identity_id FROM deletion_tokens "
+	                       "WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+	[STMT_DELETION_GET] = "SELECT identity_id, expires_at, used_at FROM deletion_tokens WHERE token_hash = ?",
+	[STMT_DELETION_USE] = "UPDATE deletion_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+
 	[STMT_PURGE_CODES] = "DELETE FROM codes WHERE expires_at <= ?",
 	[STMT_PURGE_SESSIONS] = "DELETE FROM sessions WHERE expires_at <= ?",
 	[STMT_PURGE_SETUP] = "DELETE FROM setup_tokens WHERE expires_at <= ?",
@@ -213,6 +275,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_PURGE_CLIENTS] = "DELETE FROM clients "
 	                       "WHERE (CASE WHEN last_used_at > 0 THEN last_used_at ELSE created_at END) < ?",
 	[STMT_PURGE_KEYS] = "DELETE FROM signing_keys WHERE expire_at <> 0 AND expire_at <= ?",
+	[STMT_PURGE_NONCES] = "DELETE FROM agent_nonces WHERE expires_at <= ?",
+	[STMT_PURGE_DELETION] = "DELETE FROM deletion_tokens WHERE expires_at <= ?",
+	[STMT_PURGE_AUTHZ] = "DELETE FROM agent_authz WHERE expires_at < ?",
 };
 
 /* One thread's connection. */
@@ -255,6 +320,13 @@ struct qarg {
 #define QARGS(...)                                                                                                     \
 	(const struct qarg[]){ __VA_ARGS__ }, (sizeof((const struct qarg[]){ __VA_ARGS__ }) / sizeof(struct qarg))
 #define QNONE NULL, 0
+
+/* qref(id): a reference to a row id that may be absent: 0 binds SQL NULL (identities.agent_id of the operator's). */
+static struct qarg
+qref(int64_t id)
+{
+	return (id != 0 ? QI(id) : QT(NULL));
+}
 
 /* What q_exec() returns besides a change count. */
 #define Q_ERROR (-1)  /* logged */
@@ -684,6 +756,19 @@ fail:
 	return (STORE_ERROR);
 }
 
+/* tx_end_ok(c, rc): end the transaction of tx_begin() all or nothing: commit only when ${rc} is STORE_OK, roll
+ * back anything else, for functions whose other results follow writes that must not stay.  Returns ${rc}, or
+ * STORE_ERROR if the commit failed. */
+static enum store_rc
+tx_end_ok(struct conn *c, enum store_rc rc)
+{
+	if (rc != STORE_OK && rc != STORE_ERROR) {
+		tx_rollback(c);
+		return (rc);
+	}
+	return (tx_end(c, rc));
+}
+
 /* q_rc(n): the store_rc of a q_exec() result that should have changed one row. */
 static enum store_rc
 q_rc(int64_t n)
@@ -695,6 +780,18 @@ q_rc(int64_t n)
 	if (n < 0)
 		return (STORE_ERROR);
 	return (STORE_OK);
+}
+
+/* q_new(n, what): the store_rc of a q_exec() that inserts one row of fresh random values (or values checked under
+ * the write lock just before): a clash is not the caller's business but an internal error, logged. */
+static enum store_rc
+q_new(int64_t n, const char *what)
+{
+	if (n == 1)
+		return (STORE_OK);
+	if (n != Q_ERROR)
+		log_warnx("store: new %s clashes with a stored one", what);
+	return (STORE_ERROR);
 }
 
 /* ------------------------------------------------------------------------------------------------ open */
@@ -865,14 +962,15 @@ store_schema_version(struct store *st)
 }
 
 /** store_purge_expired(st, now, client_idle_ttl): in one transaction delete expired codes, sessions, setup
- * tokens, refresh tokens, access-token records and unpublished signing keys, grants that are revoked or have no
- * token left, and clients unused (or, never used, created) more than ${client_idle_ttl} seconds ago (none when it
- * is <= 0), with their codes and grants; returns the number of rows deleted (cascades not counted) or -1. */
+ * tokens, refresh tokens, access-token records, unpublished signing keys, agent nonces and deletion tokens, agent
+ * authorizations expired more than STORE_AUTHZ_KEEP seconds ago, grants that are revoked or have no token left,
+ * and clients unused (or, never used, created) more than ${client_idle_ttl} seconds ago (none when it is <= 0),
+ * with their codes and grants; returns the number of rows deleted (cascades not counted) or -1. */
 int64_t
 store_purge_expired(struct store *st, int64_t now, int64_t client_idle_ttl)
 {
 	static const enum stmt_id expired[] = { STMT_PURGE_CODES, STMT_PURGE_SESSIONS, STMT_PURGE_SETUP,
-		STMT_PURGE_REFRESH, STMT_PURGE_ACCESS, STMT_PURGE_KEYS };
+		STMT_PURGE_REFRESH, STMT_PURGE_ACCESS, STMT_PURGE_KEYS, STMT_PURGE_NONCES, STMT_PURGE_DELETION };
 	struct conn *c;
 	int64_t n, total = 0;
 	size_t i;
@@ -891,6 +989,9 @@ store_purge_expired(struct store *st, int64_t now, int64_t client_idle_ttl)
 			goto out;
 		total += n;
 	}
+	if ((n = q_exec(c, STMT_PURGE_AUTHZ, QARGS(QI(now - STORE_AUTHZ_KEEP)))) < 0)
+		goto out;
+	total += n;
 	/* After the tokens: a grant whose last token expired is gone. */
 	if ((n = q_exec(c, STMT_PURGE_GRANTS, QNONE)) < 0)
 		goto out;
@@ -916,18 +1017,18 @@ state_parse(const char *s, enum identity_state *out)
 	return (-1);
 }
 
-/* identity_get(st, id, args, n, out): the identity the SELECT ${id} of IDENTITY_COLS finds. */
+/* identity_query(c, id, args, n, out): the identity the SELECT ${id} of IDENTITY_COLS finds on ${c} (inside a
+ * transaction or not); *out (may be NULL) gets it. */
 static enum store_rc
-identity_get(struct store *st, enum stmt_id id, const struct qarg *args, size_t n, struct identity **out)
+identity_query(struct conn *c, enum stmt_id id, const struct qarg *args, size_t n, struct identity **out)
 {
-	struct conn *c;
 	sqlite3_stmt *s = NULL;
 	struct identity *r = NULL;
 	enum store_rc rc = STORE_ERROR;
 	bool oom = false;
 	int step;
 
-	if ((c = conn_get(st)) == NULL || (s = q_bind(c, id, args, n)) == NULL)
+	if ((s = q_bind(c, id, args, n)) == NULL)
 		return (STORE_ERROR);
 	if ((step = q_step(c, s)) == -1)
 		return (STORE_ERROR);
@@ -950,6 +1051,7 @@ identity_get(struct store *st, enum stmt_id id, const struct qarg *args, size_t 
 	r->created_at = sqlite3_column_int64(s, 5);
 	r->updated_at = sqlite3_column_int64(s, 6);
 	r->password_changed_at = sqlite3_column_int64(s, 7);
+	r->agent_id = sqlite3_column_int64(s, 8); /* NULL (the operator's) reads as 0 */
 	if (oom) {
 		log_warnx("store: out of memory");
 		goto out;
@@ -965,6 +1067,17 @@ out:
 	return (rc);
 }
 
+/* identity_get(st, id, args, n, out): identity_query() on this thread's connection. */
+static enum store_rc
+identity_get(struct store *st, enum stmt_id id, const struct qarg *args, size_t n, struct identity **out)
+{
+	struct conn *c;
+
+	if ((c = conn_get(st)) == NULL)
+		return (STORE_ERROR);
+	return (identity_query(c, id, args, n, out));
+}
+
 /** store_identity_create(st, identifier, sub, now, out): insert an inactive identity; STORE_CONFLICT when a
  * non-deleted identity already has ${identifier} or ${sub} was ever used.  *out (may be NULL) gets the row. */
 enum store_rc
@@ -977,7 +1090,7 @@ store_identity_create(struct store *st, const char *identifier, const char *sub,
 
 	if ((c = tx_begin(st)) == NULL)
 		return (STORE_ERROR);
-	rc = q_rc(q_exec(c, STMT_IDENTITY_INSERT, QARGS(QT(identifier), QT(sub), QI(now), QI(now))));
+	rc = q_rc(q_exec(c, STMT_IDENTITY_INSERT, QARGS(QT(identifier), QT(sub), QI(now), QI(now), qref(0))));
 	if (rc == STORE_OK)
 		id = sqlite3_last_insert_rowid(c->db);
 	if ((rc = tx_end(c, rc)) != STORE_OK || out == NULL)
@@ -1011,7 +1124,8 @@ store_identity_by_id(struct store *st, int64_t id, struct identity **out)
 }
 
 /** store_identity_list(st, out): every identity (deleted ones included), oldest first, as a JSON array of
- * objects {identifier, sub, state, created_at, updated_at}; caller json_decref()s. */
+ * objects {identifier, sub, state, created_at, updated_at, agent (the holding agent's name, null for the
+ * operator)}; caller json_decref()s. */
 enum store_rc
 store_identity_list(struct store *st, json_t **out)
 {
@@ -1026,10 +1140,10 @@ store_identity_list(struct store *st, json_t **out)
 	if ((a = json_array()) == NULL)
 		goto oom;
 	while ((step = q_step(c, s)) == SQLITE_ROW) {
-		o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "identifier", (const char *)sqlite3_column_text(s, 0), "sub",
-		    (const char *)sqlite3_column_text(s, 1), "state", (const char *)sqlite3_column_text(s, 2),
+		o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s?}", "identifier", (const char *)sqlite3_column_text(s, 0),
+		    "sub", (const char *)sqlite3_column_text(s, 1), "state", (const char *)sqlite3_column_text(s, 2),
 		    "created_at", (json_int_t)sqlite3_column_int64(s, 3), "updated_at",
-		    (json_int_t)sqlite3_column_int64(s, 4));
+		    (json_int_t)sqlite3_column_int64(s, 4), "agent", (const char *)sqlite3_column_text(s, 5));
 		if (o == NULL || json_array_append_new(a, o) == -1)
 			goto oom;
 	}
@@ -1080,25 +1194,38 @@ out:
 	return (tx_end(c, rc));
 }
 
-/** store_identity_delete(st, id, now): in one transaction mark the identity deleted (identifier freed for re-use,
- * sub kept as a tombstone), wipe the password hash, and delete its sessions, codes, grants (with their refresh
- * and access tokens, by cascade) and setup tokens.  STORE_NOTFOUND if absent or already deleted. */
-enum store_rc
-store_identity_delete(struct store *st, int64_t id, int64_t now)
+/* identity_wipe(c, id, now): inside the caller's transaction, mark identity ${id} deleted (identifier freed for
+ * re-use, sub kept as a tombstone), wipe the password hash, and delete its sessions, codes, grants (with their
+ * refresh and access tokens, by cascade), setup tokens and pending deletion tokens.  STORE_NOTFOUND (nothing
+ * written) if absent or already deleted.  The one deletion of store_identity_delete(), store_provision_delete()
+ * and store_deletion_confirm(). */
+static enum store_rc
+identity_wipe(struct conn *c, int64_t id, int64_t now)
 {
 	static const enum stmt_id deps[] = { STMT_SESSIONS_DELETE_IDENTITY, STMT_CODES_DELETE_IDENTITY,
-		STMT_GRANTS_DELETE_IDENTITY, STMT_SETUP_DELETE_IDENTITY };
-	struct conn *c;
+		STMT_GRANTS_DELETE_IDENTITY, STMT_SETUP_DELETE_IDENTITY, STMT_DELETION_DELETE_IDENTITY };
 	enum store_rc rc;
 	size_t i;
 
-	if ((c = tx_begin(st)) == NULL)
-		return (STORE_ERROR);
 	rc = q_rc(q_exec(c, STMT_IDENTITY_DELETE, QARGS(QI(now), QI(id))));
 	for (i = 0; rc == STORE_OK && i < sizeof(deps) / sizeof(deps[0]); i++)
 		if (q_exec(c, deps[i], QARGS(QI(id))) < 0)
 			rc = STORE_ERROR;
-	return (tx_end(c, rc));
+	return (rc);
+}
+
+/** store_identity_delete(st, id, now): in one transaction mark the identity deleted (identifier freed for re-use,
+ * sub kept as a tombstone), wipe the password hash, and delete its sessions, codes, grants (with their refresh
+ * and access tokens, by cascade), setup tokens and deletion tokens.  STORE_NOTFOUND if absent or already
+ * deleted. */
+enum store_rc
+store_identity_delete(struct store *st, int64_t id, int64_t now)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, identity_wipe(c, id, now)));
 }
 
 /** store_setup_create(st, identity_id, token_hash, expires_at): a one-time password-setup token; any older setup
@@ -1210,11 +1337,7 @@ store_setup_use(struct store *st, const char *token_hash, const char *password_h
 		rc = STORE_ERROR;
 out:
 	/* Only STORE_OK has written anything: roll the rest back. */
-	if (rc != STORE_OK && rc != STORE_ERROR) {
-		tx_rollback(c);
-		return (rc);
-	}
-	if ((rc = tx_end(c, rc)) == STORE_OK && identity_id != NULL)
+	if ((rc = tx_end_ok(c, rc)) == STORE_OK && identity_id != NULL)
 		*identity_id = id;
 	return (rc);
 }
@@ -1867,11 +1990,7 @@ store_key_add(struct store *st, const struct stored_key *k, int64_t retire_other
 		    QARGS(QT(k->kid), QT(k->alg), QT(k->jwk), QI(k->created_at), QI(k->activate_at), QI(k->retire_at),
 		        QI(k->expire_at))));
 	/* A CONFLICT must not leave the other keys retired. */
-	if (rc != STORE_OK && rc != STORE_ERROR) {
-		tx_rollback(c);
-		return (rc);
-	}
-	return (tx_end(c, rc));
+	return (tx_end_ok(c, rc));
 }
 
 /* ------------------------------------------------------------------------------------------------------ meta */
@@ -1936,4 +2055,596 @@ store_meta_set_if_absent(struct store *st, const char *name, const char *value, 
 	}
 	str_secure_free(v);
 	return (rc);
+}
+
+/* ---------------------------------------------------------------------------------------------------- agents */
+
+static const char *const agent_state_names[] = {
+	[AGENT_ACTIVE] = "active",
+	[AGENT_DISABLED] = "disabled",
+};
+
+/* agent_state_sql(s): the agents.state text of ${s}, NULL for an unknown value. */
+static const char *
+agent_state_sql(enum agent_state s)
+{
+	if ((unsigned)s >= sizeof(agent_state_names) / sizeof(agent_state_names[0]))
+		return (NULL);
+	return (agent_state_names[s]);
+}
+
+/* agent_query(c, id, args, n, out): the agent the SELECT ${id} of AGENT_COLS finds. */
+static enum store_rc
+agent_query(struct conn *c, enum stmt_id id, const struct qarg *args, size_t n, struct agent **out)
+{
+	sqlite3_stmt *s;
+	struct agent *r = NULL;
+	enum store_rc rc = STORE_ERROR;
+	bool oom = false;
+	int step;
+
+	if ((s = q_bind(c, id, args, n)) == NULL || (step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	if (step == SQLITE_DONE) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("store: calloc");
+		goto out;
+	}
+	r->id = sqlite3_column_int64(s, 0);
+	r->name = col_str(s, 1, &oom);
+	r->issuer = col_str(s, 2, &oom);
+	r->jwk = col_str(s, 3, &oom);
+	r->thumbprint = col_str(s, 4, &oom);
+	if (col_is(s, 5, agent_state_sql(AGENT_ACTIVE)))
+		r->state = AGENT_ACTIVE;
+	else if (col_is(s, 5, agent_state_sql(AGENT_DISABLED)))
+		r->state = AGENT_DISABLED;
+	else {
+		log_warnx("store: agent %lld has an unknown state", (long long)r->id);
+		goto out;
+	}
+	r->created_at = sqlite3_column_int64(s, 6);
+	r->updated_at = sqlite3_column_int64(s, 7);
+	if (oom) {
+		log_warnx("store: out of memory");
+		goto out;
+	}
+	if (out != NULL) {
+		*out = r;
+		r = NULL;
+	}
+	rc = STORE_OK;
+out:
+	q_done(s);
+	agent_free(r);
+	return (rc);
+}
+
+/** store_agent_create(st, a, now): insert ${a} (its id, state and times are ignored: the new agent is active,
+ * created and updated at ${now}).  STORE_CONFLICT when the name exists. */
+enum store_rc
+store_agent_create(struct store *st, const struct agent *a, int64_t now)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c,
+	    q_rc(q_exec(c, STMT_AGENT_INSERT,
+	        QARGS(QT(a->name), QT(a->issuer), QT(a->jwk), QT(a->thumbprint), QI(now), QI(now))))));
+}
+
+/** store_agent_get(st, name, out): the agent named ${name}, any state; STORE_NOTFOUND if there is none. */
+enum store_rc
+store_agent_get(struct store *st, const char *name, struct agent **out)
+{
+	struct conn *c;
+
+	if ((c = conn_get(st)) == NULL)
+		return (STORE_ERROR);
+	return (agent_query(c, STMT_AGENT_GET, QARGS(QT(name)), out));
+}
+
+/** store_agent_by_id(st, id, out): the agent with row id ${id}, any state; STORE_NOTFOUND if there is none. */
+enum store_rc
+store_agent_by_id(struct store *st, int64_t id, struct agent **out)
+{
+	struct conn *c;
+
+	if ((c = conn_get(st)) == NULL)
+		return (STORE_ERROR);
+	return (agent_query(c, STMT_AGENT_BY_ID, QARGS(QI(id)), out));
+}
+
+/** store_agent_list(st, out): every agent, oldest first, as a JSON array of objects {name, issuer, thumbprint,
+ * state, created_at, updated_at, identifiers (the number of live identities it holds)}; caller json_decref()s. */
+enum store_rc
+store_agent_list(struct store *st, json_t **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	json_t *a = NULL, *o;
+	enum store_rc rc = STORE_ERROR;
+	int step;
+
+	if ((c = conn_get(st)) == NULL || (s = q_bind(c, STMT_AGENT_LIST, QNONE)) == NULL)
+		return (STORE_ERROR);
+	if ((a = json_array()) == NULL)
+		goto oom;
+	while ((step = q_step(c, s)) == SQLITE_ROW) {
+		o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "name", (const char *)sqlite3_column_text(s, 0),
+		    "issuer", (const char *)sqlite3_column_text(s, 1), "thumbprint",
+		    (const char *)sqlite3_column_text(s, 2), "state", (const char *)sqlite3_column_text(s, 3),
+		    "created_at", (json_int_t)sqlite3_column_int64(s, 4), "updated_at",
+		    (json_int_t)sqlite3_column_int64(s, 5), "identifiers", (json_int_t)sqlite3_column_int64(s, 6));
+		if (o == NULL || json_array_append_new(a, o) == -1)
+			goto oom;
+	}
+	if (step == -1) {
+		s = NULL; /* done by q_step() */
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	rc = STORE_OK;
+	goto out;
+oom:
+	log_warnx("store: agent list: out of memory");
+out:
+	q_done(s);
+	json_decref(a);
+	return (rc);
+}
+
+/** store_agent_set_state(st, name, state, now): enable or disable the agent ${name}.  STORE_NOTFOUND for an
+ * unknown name. */
+enum store_rc
+store_agent_set_state(struct store *st, const char *name, enum agent_state state, int64_t now)
+{
+	struct conn *c;
+	const char *sql;
+
+	if ((sql = agent_state_sql(state)) == NULL) {
+		log_warnx("store: agent %s: cannot set state %d", name, (int)state);
+		return (STORE_ERROR);
+	}
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_AGENT_SET_STATE, QARGS(QT(sql), QI(now), QT(name))))));
+}
+
+/** store_agent_set_key(st, name, jwk, thumbprint, now): replace the key of the agent ${name} at once (requests
+ * signed with the old one fail from now on).  STORE_NOTFOUND for an unknown name. */
+enum store_rc
+store_agent_set_key(struct store *st, const char *name, const char *jwk, const char *thumbprint, int64_t now)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_AGENT_SET_KEY, QARGS(QT(jwk), QT(thumbprint), QI(now), QT(name))))));
+}
+
+/* ---------------------------------------------------------------------------------------------------- nonces */
+
+/** store_nonce_create(st, nonce_hash, expires_at): remember a Replay-Nonce by its hash until ${expires_at}.
+ * STORE_CONFLICT if the hash exists. */
+enum store_rc
+store_nonce_create(struct store *st, const char *nonce_hash, int64_t expires_at)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_NONCE_INSERT, QARGS(QT(nonce_hash), QI(expires_at))))));
+}
+
+/** store_nonce_use(st, nonce_hash, now): consume a live nonce (RFC 8555 §6.5: single use): STORE_OK exactly once,
+ * however many callers race; STORE_NOTFOUND for an unknown, expired or already used one.  The DELETE is the
+ * claim: exactly one transaction removes the row.  Expired rows are left to store_purge_expired(). */
+enum store_rc
+store_nonce_use(struct store *st, const char *nonce_hash, int64_t now)
+{
+	struct conn *c;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c, q_rc(q_exec(c, STMT_NONCE_USE, QARGS(QT(nonce_hash), QI(now))))));
+}
+
+/* ------------------------------------------------------------------------------------------- authorizations */
+
+/* authz_read(s, out): the authorization in the current row of ${s} (AUTHZ_COLS). */
+static enum store_rc
+authz_read(sqlite3_stmt *s, struct agent_authz **out)
+{
+	struct agent_authz *a;
+	enum agent_action act;
+	bool oom = false, known = false;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		log_warn("store: calloc");
+		return (STORE_ERROR);
+	}
+	a->id = col_str(s, 0, &oom);
+	a->agent_id = sqlite3_column_int64(s, 1);
+	a->identifier = col_str(s, 2, &oom);
+	for (act = AGENT_ACTION_CREATE; !known && act <= AGENT_ACTION_TRANSFER; act++) {
+		if (col_is(s, 3, agent_action_name(act))) {
+			a->action = act;
+			known = true;
+		}
+	}
+	a->token = col_str(s, 4, &oom);
+	a->thumbprint = col_str(s, 5, &oom);
+	a->created_at = sqlite3_column_int64(s, 6);
+	a->expires_at = sqlite3_column_int64(s, 7);
+	a->finalized_at = sqlite3_column_int64(s, 8); /* NULL (pending) reads as 0 */
+	if (oom || !known) {
+		if (oom)
+			log_warnx("store: out of memory");
+		else
+			log_warnx("store: authorization %s has an unknown action", a->id != NULL ? a->id : "?");
+		agent_authz_free(a);
+		return (STORE_ERROR);
+	}
+	*out = a;
+	return (STORE_OK);
+}
+
+/** store_authz_create(st, a): insert ${a} (its finalized_at is ignored: the new authorization is pending).
+ * STORE_CONFLICT on a duplicate id, STORE_NOTFOUND if the agent does not exist. */
+enum store_rc
+store_authz_create(struct store *st, const struct agent_authz *a)
+{
+	struct conn *c;
+	const char *action;
+
+	if ((unsigned)a->action > AGENT_ACTION_TRANSFER) {
+		log_warnx("store: authorization with an unknown action %d", (int)a->action);
+		return (STORE_ERROR);
+	}
+	action = agent_action_name(a->action);
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	return (tx_end(c,
+	    q_rc(q_exec(c, STMT_AUTHZ_INSERT,
+	        QARGS(QT(a->id), QI(a->agent_id), QT(a->identifier), QT(action), QT(a->token), QT(a->thumbprint),
+	            QI(a->created_at), QI(a->expires_at))))));
+}
+
+/** store_authz_get(st, id, out): the authorization ${id}, expired or finalized ones included; STORE_NOTFOUND if
+ * there is none. */
+enum store_rc
+store_authz_get(struct store *st, const char *id, struct agent_authz **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	struct agent_authz *a = NULL;
+	enum store_rc rc;
+	int step;
+
+	if ((c = conn_get(st)) == NULL || (s = q_bind(c, STMT_AUTHZ_GET, QARGS(QT(id)))) == NULL ||
+	    (step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	rc = step == SQLITE_ROW ? authz_read(s, &a) : STORE_NOTFOUND;
+	q_done(s);
+	if (rc == STORE_OK && out != NULL) {
+		*out = a;
+		a = NULL;
+	}
+	agent_authz_free(a);
+	return (rc);
+}
+
+/** store_authz_count_since(st, agent_id, since): the authorizations agent ${agent_id} created at or after
+ * ${since} (the rate limit of drafts/agent-provisioning.md §4); -1 on error. */
+int64_t
+store_authz_count_since(struct store *st, int64_t agent_id, int64_t since)
+{
+	struct conn *c;
+	int64_t n;
+
+	if ((c = conn_get(st)) == NULL || q_int(c, STMT_AUTHZ_COUNT, QARGS(QI(agent_id), QI(since)), &n) != 1)
+		return (-1);
+	return (n);
+}
+
+/* authz_claim(c, authz_id, agent_id, action, now, identifier): inside the caller's transaction, mark the
+ * authorization ${authz_id} finalized if it is ${agent_id}'s, pending and live, and give its identifier
+ * (*identifier, the caller frees it).  STORE_NOTFOUND: unknown, another agent's (which learns nothing more), or
+ * expired; STORE_REPLAY: already finalized, expired since or not (drafts/agent-provisioning.md §5 step 1 checks
+ * alreadyFinalized first); STORE_ERROR (logged) when it is not an authorization for ${action}: the caller
+ * dispatches on the stored action, so that is a bug. */
+static enum store_rc
+authz_claim(
+    struct conn *c, const char *authz_id, int64_t agent_id, enum agent_action action, int64_t now, char **identifier)
+{
+	sqlite3_stmt *s;
+	struct agent_authz *a = NULL;
+	enum store_rc rc;
+	int step;
+
+	if ((s = q_bind(c, STMT_AUTHZ_GET, QARGS(QT(authz_id)))) == NULL || (step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	rc = step == SQLITE_ROW ? authz_read(s, &a) : STORE_NOTFOUND;
+	q_done(s);
+	if (rc != STORE_OK)
+		goto out;
+	if (a->agent_id != agent_id) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	if (a->action != action) {
+		log_warnx("store: authorization %s is for %s, not %s", authz_id, agent_action_name(a->action),
+		    agent_action_name(action));
+		rc = STORE_ERROR;
+		goto out;
+	}
+	if (a->finalized_at != 0) {
+		rc = STORE_REPLAY;
+		goto out;
+	}
+	if (a->expires_at <= now) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	/* The claim: exactly one transaction changes finalized_at from NULL. */
+	if ((rc = q_rc(q_exec(c, STMT_AUTHZ_FINALIZE, QARGS(QI(now), QT(authz_id))))) == STORE_NOTFOUND)
+		rc = STORE_REPLAY;
+	if (rc != STORE_OK)
+		goto out;
+	*identifier = a->identifier;
+	a->identifier = NULL;
+out:
+	agent_authz_free(a);
+	return (rc);
+}
+
+/* ---------------------------------------------------------------------------------------------- provisioning */
+
+/** store_provision_create(st, authz_id, agent_id, sub, setup_hash, setup_expires, now, out, held_by): in one
+ * transaction, finalize the create authorization ${authz_id} of ${agent_id} (authz_claim()), check that no live
+ * identity has its identifier, and insert the identity (inactive, ${sub}, held by ${agent_id}) with the setup
+ * token ${setup_hash} expiring at ${setup_expires}.  *out (may be NULL) gets the identity.  STORE_CONFLICT when a
+ * live identity has the identifier: *held_by (may be NULL) gets its agent_id (0 for the operator's).  Nothing is
+ * changed unless STORE_OK; of callers racing for one identifier exactly one gets STORE_OK.  A clash of ${sub} or
+ * ${setup_hash} (fresh random values) with stored ones is STORE_ERROR. */
+enum store_rc
+store_provision_create(struct store *st, const char *authz_id, int64_t agent_id, const char *sub,
+    const char *setup_hash, int64_t setup_expires, int64_t now, struct identity **out, int64_t *held_by)
+{
+	struct conn *c;
+	struct identity *live = NULL, *r = NULL;
+	char *identifier = NULL;
+	enum store_rc rc;
+	int64_t id;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if ((rc = authz_claim(c, authz_id, agent_id, AGENT_ACTION_CREATE, now, &identifier)) != STORE_OK)
+		goto out;
+	/* §4 create, checked again under the write lock: no live identity has the identifier. */
+	if ((rc = identity_query(c, STMT_IDENTITY_BY_IDENTIFIER, QARGS(QT(identifier)), &live)) != STORE_NOTFOUND) {
+		if (rc == STORE_OK) {
+			if (held_by != NULL)
+				*held_by = live->agent_id;
+			rc = STORE_CONFLICT;
+		}
+		goto out;
+	}
+	rc = q_new(q_exec(c, STMT_IDENTITY_INSERT, QARGS(QT(identifier), QT(sub), QI(now), QI(now), qref(agent_id))),
+	    "identity");
+	if (rc != STORE_OK)
+		goto out;
+	id = sqlite3_last_insert_rowid(c->db);
+	if ((rc = q_new(q_exec(c, STMT_SETUP_INSERT, QARGS(QT(setup_hash), QI(id), QI(setup_expires))),
+	         "setup token")) != STORE_OK)
+		goto out;
+	if ((rc = identity_query(c, STMT_IDENTITY_BY_ID, QARGS(QI(id)), &r)) == STORE_NOTFOUND)
+		rc = STORE_ERROR; /* inserted a moment ago, under the write lock */
+out:
+	free(identifier);
+	identity_free(live);
+	if ((rc = tx_end_ok(c, rc)) == STORE_OK && out != NULL) {
+		*out = r;
+		r = NULL;
+	}
+	identity_free(r);
+	return (rc);
+}
+
+/** store_provision_transfer(st, authz_id, agent_id, now, out, previous): in one transaction, finalize the
+ * transfer authorization ${authz_id} of ${agent_id} (authz_claim()) and make ${agent_id} the holder of the live
+ * identity with its identifier, keeping its sub, password, sessions and grants; its setup and deletion tokens
+ * die (the losing agent's URLs).  *out (may be NULL) gets the identity, *previous (may be NULL) the losing
+ * agent's id (0 for the operator).  STORE_NOTFOUND when no live identity has the identifier, STORE_CONFLICT when
+ * ${agent_id} already holds it; nothing is changed unless STORE_OK. */
+enum store_rc
+store_provision_transfer(
+    struct store *st, const char *authz_id, int64_t agent_id, int64_t now, struct identity **out, int64_t *previous)
+{
+	struct conn *c;
+	struct identity *r = NULL;
+	char *identifier = NULL;
+	enum store_rc rc;
+	int64_t id = 0, prev = 0;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if ((rc = authz_claim(c, authz_id, agent_id, AGENT_ACTION_TRANSFER, now, &identifier)) != STORE_OK)
+		goto out;
+	/* §4 transfer: a live identity has the identifier and this agent does not hold it. */
+	if ((rc = identity_query(c, STMT_IDENTITY_BY_IDENTIFIER, QARGS(QT(identifier)), &r)) != STORE_OK)
+		goto out;
+	id = r->id;
+	prev = r->agent_id;
+	identity_free(r);
+	r = NULL;
+	if (prev == agent_id) {
+		rc = STORE_CONFLICT;
+		goto out;
+	}
+	if ((rc = q_rc(q_exec(c, STMT_IDENTITY_SET_AGENT, QARGS(qref(agent_id), QI(now), QI(id))))) != STORE_OK)
+		goto out;
+	if (q_exec(c, STMT_SETUP_DELETE_IDENTITY, QARGS(QI(id))) < 0 ||
+	    q_exec(c, STMT_DELETION_DELETE_IDENTITY, QARGS(QI(id))) < 0) {
+		rc = STORE_ERROR;
+		goto out;
+	}
+	if ((rc = identity_query(c, STMT_IDENTITY_BY_ID, QARGS(QI(id)), &r)) == STORE_NOTFOUND)
+		rc = STORE_ERROR;
+out:
+	free(identifier);
+	if ((rc = tx_end_ok(c, rc)) == STORE_OK) {
+		if (previous != NULL)
+			*previous = prev;
+		if (out != NULL) {
+			*out = r;
+			r = NULL;
+		}
+	}
+	identity_free(r);
+	return (rc);
+}
+
+/** store_provision_delete(st, authz_id, agent_id, confirm_hash, confirm_expires, now, out, deleted): in one
+ * transaction, finalize the delete authorization ${authz_id} of ${agent_id} (authz_claim()); then an inactive
+ * identity held by ${agent_id} (no credentials to confirm with) is deleted at once as by store_identity_delete()
+ * (*deleted = true), and one in any other live state gets the deletion token ${confirm_hash}, expiring at
+ * ${confirm_expires}, in place of its earlier ones (*deleted = false).  *out (may be NULL) gets the identity after
+ * the change.  STORE_NOTFOUND when no live identity has the identifier, STORE_CONFLICT when another agent (or the
+ * operator) holds it; nothing is changed unless STORE_OK. */
+enum store_rc
+store_provision_delete(struct store *st, const char *authz_id, int64_t agent_id, const char *confirm_hash,
+    int64_t confirm_expires, int64_t now, struct identity **out, bool *deleted)
+{
+	struct conn *c;
+	struct identity *r = NULL;
+	char *identifier = NULL;
+	enum store_rc rc;
+	bool gone = false;
+	int64_t id = 0;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if ((rc = authz_claim(c, authz_id, agent_id, AGENT_ACTION_DELETE, now, &identifier)) != STORE_OK)
+		goto out;
+	/* §4 delete: this agent holds the identifier. */
+	if ((rc = identity_query(c, STMT_IDENTITY_BY_IDENTIFIER, QARGS(QT(identifier)), &r)) != STORE_OK)
+		goto out;
+	id = r->id;
+	gone = r->state == IDENTITY_INACTIVE;
+	if (r->agent_id != agent_id) {
+		rc = STORE_CONFLICT;
+		goto out;
+	}
+	identity_free(r);
+	r = NULL;
+	if (gone) {
+		/* Found live under the write lock a moment ago: NOTFOUND here would be a bug. */
+		if ((rc = identity_wipe(c, id, now)) == STORE_NOTFOUND)
+			rc = STORE_ERROR;
+	} else if (q_exec(c, STMT_DELETION_DELETE_IDENTITY, QARGS(QI(id))) < 0)
+		rc = STORE_ERROR;
+	else
+		rc = q_new(q_exec(c, STMT_DELETION_INSERT, QARGS(QT(confirm_hash), QI(id), QI(confirm_expires))),
+		    "deletion token");
+	if (rc != STORE_OK)
+		goto out;
+	if ((rc = identity_query(c, STMT_IDENTITY_BY_ID, QARGS(QI(id)), &r)) == STORE_NOTFOUND)
+		rc = STORE_ERROR;
+out:
+	free(identifier);
+	if ((rc = tx_end_ok(c, rc)) == STORE_OK) {
+		if (deleted != NULL)
+			*deleted = gone;
+		if (out != NULL) {
+			*out = r;
+			r = NULL;
+		}
+	}
+	identity_free(r);
+	return (rc);
+}
+
+/** store_deletion_peek(st, confirm_hash, now, identity_id): the identity of a live, unused deletion token;
+ * STORE_NOTFOUND for any other. */
+enum store_rc
+store_deletion_peek(struct store *st, const char *confirm_hash, int64_t now, int64_t *identity_id)
+{
+	struct conn *c;
+	int64_t id;
+	int r;
+
+	if ((c = conn_get(st)) == NULL)
+		return (STORE_ERROR);
+	if ((r = q_int(c, STMT_DELETION_PEEK, QARGS(QT(confirm_hash), QI(now)), &id)) == -1)
+		return (STORE_ERROR);
+	if (r == 0)
+		return (STORE_NOTFOUND);
+	if (identity_id != NULL)
+		*identity_id = id;
+	return (STORE_OK);
+}
+
+/** store_deletion_confirm(st, confirm_hash, now, identity_id): in one transaction consume the deletion token
+ * and delete its identity as store_identity_delete() does; *identity_id (may be NULL) gets the identity's id.
+ * STORE_NOTFOUND for an unknown or expired token, STORE_REPLAY for a used one (the used token is kept until it
+ * expires to tell the two apart); nothing is changed unless STORE_OK. */
+enum store_rc
+store_deletion_confirm(struct store *st, const char *confirm_hash, int64_t now, int64_t *identity_id)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	enum store_rc rc = STORE_ERROR;
+	int64_t id = 0, expires_at = 0;
+	bool used = false;
+	int step;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if ((s = q_bind(c, STMT_DELETION_GET, QARGS(QT(confirm_hash)))) == NULL || (step = q_step(c, s)) == -1)
+		goto out;
+	if (step == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		expires_at = sqlite3_column_int64(s, 1);
+		used = sqlite3_column_type(s, 2) != SQLITE_NULL;
+	}
+	q_done(s);
+	if (step == SQLITE_DONE) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	/* Single use: a used token is a replay even once it has expired too. */
+	if (used) {
+		rc = STORE_REPLAY;
+		goto out;
+	}
+	if (expires_at <= now) {
+		rc = STORE_NOTFOUND;
+		goto out;
+	}
+	if ((rc = q_rc(q_exec(c, STMT_DELETION_USE, QARGS(QI(now), QT(confirm_hash))))) == STORE_NOTFOUND)
+		rc = STORE_REPLAY;
+	if (rc != STORE_OK)
+		goto out;
+	/* A token whose identity is gone would have died with it (identity_wipe): NOTFOUND, nothing changed. */
+	rc = identity_wipe(c, id, now);
+out:
+	if ((rc = tx_end_ok(c, rc)) == STORE_OK && identity_id != NULL)
+		*identity_id = id;
+	return (rc);
+}
+
+/** store_identity_by_identifier_any(st, identifier, agent_id, out): the live identity with ${identifier}, or else
+ * the most recently deleted one that ${agent_id} held (for the agent's status request); STORE_NOTFOUND if
+ * neither exists. */
+enum store_rc
+store_identity_by_identifier_any(struct store *st, const char *identifier, int64_t agent_id, struct identity **out)
+{
+	return (identity_get(st, STMT_IDENTITY_BY_IDENTIFIER_ANY, QARGS(QT(identifier), QI(agent_id)), out));
 }

@@ -1,6 +1,6 @@
 /*
  * store.c: the engine-neutral part of include/store.h: destructors of the structs the engines return, and
- * identity state names.  Every engine links this file.
+ * identity state and agent action names.  Every engine links this file.
  */
 #include <stdlib.h>
 
@@ -21,6 +21,21 @@ identity_state_name(enum identity_state s)
 	if ((unsigned)s >= sizeof(identity_state_names) / sizeof(identity_state_names[0]))
 		return ("unknown");
 	return (identity_state_names[s]);
+}
+
+static const char *const agent_action_names[] = {
+	[AGENT_ACTION_CREATE] = "create",
+	[AGENT_ACTION_DELETE] = "delete",
+	[AGENT_ACTION_TRANSFER] = "transfer",
+};
+
+/** agent_action_name(a): "create", "delete", "transfer" ("unknown" for any other value). */
+const char *
+agent_action_name(enum agent_action a)
+{
+	if ((unsigned)a >= sizeof(agent_action_names) / sizeof(agent_action_names[0]))
+		return ("unknown");
+	return (agent_action_names[a]);
 }
 
 /** identity_free(id): free ${id} (the password hash zeroed first); NULL is a no-op. */
@@ -115,4 +130,30 @@ stored_keys_free(struct stored_key **keys, size_t n)
 	for (i = 0; i < n; i++)
 		stored_key_free(keys[i]);
 	free(keys);
+}
+
+/** agent_free(a): free ${a}; NULL is a no-op. */
+void
+agent_free(struct agent *a)
+{
+	if (a == NULL)
+		return;
+	free(a->name);
+	free(a->issuer);
+	free(a->jwk);
+	free(a->thumbprint);
+	free(a);
+}
+
+/** agent_authz_free(a): free ${a}; NULL is a no-op. */
+void
+agent_authz_free(struct agent_authz *a)
+{
+	if (a == NULL)
+		return;
+	free(a->id);
+	free(a->identifier);
+	free(a->token);
+	free(a->thumbprint);
+	free(a);
 }

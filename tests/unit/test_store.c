@@ -95,8 +95,8 @@ add_code(struct store *st, const char *hash, const char *client_id, int64_t iden
 
 /* redeem(st, code, client, now, grant_id, refresh, jti): store_code_redeem with tokens named by the caller. */
 static enum store_rc
-redeem(struct store *st, const char *code, const char *client, int64_t now, const char *grant_id,
-    const char *refresh, const char *jti, struct authz_code **out)
+redeem(struct store *st, const char *code, const char *client, int64_t now, const char *grant_id, const char *refresh,
+    const char *jti, struct authz_code **out)
 {
 	struct grant_tokens t = { 0 };
 
@@ -109,8 +109,8 @@ redeem(struct store *st, const char *code, const char *client, int64_t now, cons
 }
 
 static enum store_rc
-rotate(struct store *st, const char *refresh, const char *client, int64_t now, const char *new_refresh,
-    const char *jti, struct grant **out)
+rotate(struct store *st, const char *refresh, const char *client, int64_t now, const char *new_refresh, const char *jti,
+    struct grant **out)
 {
 	struct grant_tokens t = { 0 };
 
@@ -246,7 +246,8 @@ test_identity(void)
 	CHECK_STR(json_string_value(json_object_get(o, "state")), "deleted");
 	CHECK(json_integer_value(json_object_get(o, "created_at")) == NOW);
 	CHECK(json_integer_value(json_object_get(o, "updated_at")) == NOW + 20);
-	CHECK(json_object_size(o) == 5);
+	CHECK(json_is_null(json_object_get(o, "agent"))); /* the operator's */
+	CHECK(json_object_size(o) == 6);
 	o = json_array_get(list, 2);
 	CHECK_STR(json_string_value(json_object_get(o, "sub")), "sub-c");
 	CHECK_STR(json_string_value(json_object_get(o, "state")), "inactive");
@@ -356,7 +357,7 @@ test_clients(void)
 	if (c != NULL) {
 		json_object_set_new(c->metadata, "client_name", json_string("renamed"));
 		free(c->secret_hash);
-		c->secret_hash = NULL;	/* now a public client */
+		c->secret_hash = NULL; /* now a public client */
 		c->updated_at = NOW;
 		CHECK(store_client_update(st, c) == STORE_OK);
 	}
@@ -492,7 +493,7 @@ test_code_redeem(void)
 	CHECK_STR(g ? g->scope : NULL, "openid profile");
 	grant_free(g);
 	g = NULL;
-	CHECK(!access_ok(st, "j-1", NOW + 600));	/* expired */
+	CHECK(!access_ok(st, "j-1", NOW + 600)); /* expired */
 	CHECK(!access_ok(st, "j-9", NOW));
 
 	/* RFC 6749 §4.1.2: the replay fails and revokes what the first redemption issued. */
@@ -542,7 +543,7 @@ struct race {
 	struct store *st;
 	pthread_barrier_t barrier;
 	enum store_rc rc[NROUNDS][NTHREADS];
-	bool refresh;		/* rotate the same refresh token instead */
+	bool refresh; /* rotate the same refresh token instead */
 };
 
 struct racer {
@@ -696,7 +697,7 @@ test_refresh(void)
 	CHECK(rotate(st, "r-1", "rp1", NOW + 3, "r-4", "j-4", &g) == STORE_REPLAY && g == NULL);
 	CHECK(!access_ok(st, "j-3", NOW + 4));
 	CHECK(rotate(st, "r-3", "rp1", NOW + 4, "r-5", "j-5", &g) == STORE_NOTFOUND);
-	CHECK(rotate(st, "r-2", "rp1", NOW + 4, "r-5", "j-5", &g) == STORE_REPLAY);	/* every reuse is one */
+	CHECK(rotate(st, "r-2", "rp1", NOW + 4, "r-5", "j-5", &g) == STORE_REPLAY); /* every reuse is one */
 
 	/* An expired refresh token */
 	CHECK(add_code(st, "code-2", "rp1", alice, NOW + 60) == STORE_OK);
@@ -885,7 +886,7 @@ test_purge(void)
 	struct grant *g = NULL;
 	size_t n = 0;
 	int64_t alice, got, deleted;
-	const int64_t T = NOW + 1000;	/* purge time */
+	const int64_t T = NOW + 1000; /* purge time */
 
 	if ((st = open_fresh()) == NULL) {
 		CHECK(st != NULL);
@@ -893,29 +894,29 @@ test_purge(void)
 	}
 	CHECK((alice = active_identity(st, "alice.example", "sub-a")) > 0);
 	/* active_identity() used its setup token: 1 setup row, expiring NOW + 3600 (live at T). */
-	CHECK(add_client(st, "idle", "192.0.2.1", NOW - 5000) == STORE_OK);	/* never used: purged */
+	CHECK(add_client(st, "idle", "192.0.2.1", NOW - 5000) == STORE_OK); /* never used: purged */
 	CHECK(add_client(st, "used", "192.0.2.1", NOW - 5000) == STORE_OK);
-	CHECK(store_client_touch(st, "used", NOW) == STORE_OK);			/* used recently: kept */
-	CHECK(add_client(st, "rp1", "192.0.2.1", NOW) == STORE_OK);		/* new: kept */
+	CHECK(store_client_touch(st, "used", NOW) == STORE_OK);     /* used recently: kept */
+	CHECK(add_client(st, "rp1", "192.0.2.1", NOW) == STORE_OK); /* new: kept */
 
 	s.id_hash = (char *)"sess-old";
 	s.identity_id = alice;
 	s.amr = (char *)"[\"pwd\"]";
 	s.created_at = NOW;
-	s.expires_at = T;						/* purged */
+	s.expires_at = T; /* purged */
 	CHECK(store_session_create(st, &s) == STORE_OK);
 	s.id_hash = (char *)"sess-new";
-	s.expires_at = T + 1;						/* kept */
+	s.expires_at = T + 1; /* kept */
 	CHECK(store_session_create(st, &s) == STORE_OK);
-	CHECK(store_setup_create(st, alice, "tok-old", T - 1) == STORE_OK);	/* replaces the used one: purged */
+	CHECK(store_setup_create(st, alice, "tok-old", T - 1) == STORE_OK); /* replaces the used one: purged */
 
-	CHECK(add_code(st, "code-old", "rp1", alice, NOW + 60) == STORE_OK);	/* purged */
-	CHECK(add_code(st, "code-new", "rp1", alice, T + 60) == STORE_OK);	/* kept */
+	CHECK(add_code(st, "code-old", "rp1", alice, NOW + 60) == STORE_OK); /* purged */
+	CHECK(add_code(st, "code-new", "rp1", alice, T + 60) == STORE_OK);   /* kept */
 	/* A grant whose tokens all expire (access NOW + 600, refresh NOW + 86400 is still live: rotate it away). */
-	CHECK(add_code(st, "code-a", "rp1", alice, NOW + 60) == STORE_OK);	/* used; purged too */
-	CHECK(redeem(st, "code-a", "rp1", NOW, "g-a", NULL, "j-a", NULL) == STORE_OK);	/* j-a, g-a purged */
+	CHECK(add_code(st, "code-a", "rp1", alice, NOW + 60) == STORE_OK);             /* used; purged too */
+	CHECK(redeem(st, "code-a", "rp1", NOW, "g-a", NULL, "j-a", NULL) == STORE_OK); /* j-a, g-a purged */
 	CHECK(add_code(st, "code-b", "rp1", alice, T + 60) == STORE_OK);
-	CHECK(redeem(st, "code-b", "rp1", NOW, "g-b", "r-b", "j-b", NULL) == STORE_OK);	/* j-b purged; g-b kept */
+	CHECK(redeem(st, "code-b", "rp1", NOW, "g-b", "r-b", "j-b", NULL) == STORE_OK); /* j-b purged; g-b kept */
 	k.kid = (char *)"old";
 	k.alg = (char *)"RS256";
 	k.jwk = (char *)"{}";
@@ -923,7 +924,7 @@ test_purge(void)
 	CHECK(store_key_add(st, &k, 0, 0) == STORE_OK);
 	k.kid = (char *)"new";
 	k.created_at = k.activate_at = NOW;
-	CHECK(store_key_add(st, &k, NOW, T) == STORE_OK);			/* "old" expires at T: purged */
+	CHECK(store_key_add(st, &k, NOW, T) == STORE_OK); /* "old" expires at T: purged */
 
 	/* idle client 1, session 1, setup 1, codes 2, access 2, grant 1, key 1 */
 	deleted = store_purge_expired(st, T, 4000);
@@ -941,10 +942,10 @@ test_purge(void)
 	session_free(sp);
 	CHECK(store_setup_peek(st, "tok-old", NOW, &got) == STORE_NOTFOUND);
 	CHECK(redeem(st, "code-old", "rp1", NOW, "g-x", NULL, "j-x", NULL) == STORE_NOTFOUND);
-	CHECK(redeem(st, "code-a", "rp1", NOW, "g-y", NULL, "j-y", NULL) == STORE_NOTFOUND);	/* not REPLAY */
+	CHECK(redeem(st, "code-a", "rp1", NOW, "g-y", NULL, "j-y", NULL) == STORE_NOTFOUND); /* not REPLAY */
 	CHECK(!access_ok(st, "j-a", NOW));
 	CHECK(!access_ok(st, "j-b", NOW));
-	CHECK(rotate(st, "r-b", "rp1", NOW + 1, "r-b2", "j-b2", &g) == STORE_OK);	/* g-b survived */
+	CHECK(rotate(st, "r-b", "rp1", NOW + 1, "r-b2", "j-b2", &g) == STORE_OK); /* g-b survived */
 	grant_free(g);
 	CHECK(store_keys_list(st, NOW, &keys, &n) == STORE_OK && n == 1);
 	if (n == 1)
@@ -954,7 +955,7 @@ test_purge(void)
 	CHECK(redeem(st, "code-new", "rp1", NOW, "g-n", NULL, "j-n", NULL) == STORE_OK);
 
 	/* A second purge finds nothing; client_idle_ttl 0 keeps every client. */
-	CHECK(store_purge_expired(st, T, 0) > 0);	/* the tokens issued since */
+	CHECK(store_purge_expired(st, T, 0) > 0); /* the tokens issued since */
 	CHECK(store_purge_expired(st, T, 0) == 0);
 	CHECK(store_purge_expired(st, NOW + 100000000, 0) > 0);
 	CHECK(store_client_get(st, "used", &c) == STORE_OK);
