@@ -99,8 +99,13 @@ run: deps all certs
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: all
-	ANCHORID=$(BUILD)/anchorid ANCHORID_AGENT=$(BUILD)/anchorid-agent tests/e2e/run.sh
+# Threads sharing one resolver (tests/dns/resolver_stress.c), run by tests/e2e/dnsbed.test.mjs.
+$(BUILD)/resolver_stress: tests/dns/resolver_stress.c $(BUILD)/libanchorid.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libanchorid.a $(LDLIBS)
+
+e2e: all $(BUILD)/resolver_stress
+	ANCHORID=$(BUILD)/anchorid ANCHORID_AGENT=$(BUILD)/anchorid-agent RESOLVER_STRESS=$(BUILD)/resolver_stress \
+		tests/e2e/run.sh
 
 test: deps-test
 	$(MAKE) unit fuzz-replay e2e
@@ -108,12 +113,13 @@ test: deps-test
 check: deps-test
 	$(MAKE) BUILD=build/check SAN=1 unit e2e
 
-valgrind: deps-test all $(UNIT_BIN)
+valgrind: deps-test all $(UNIT_BIN) $(BUILD)/resolver_stress
 	@set -e; for t in $(UNIT_BIN); do \
 		valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null; \
 		echo "valgrind clean: $$t"; done
 	ANCHORID_WRAP="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite" \
-		ANCHORID=$(BUILD)/anchorid ANCHORID_AGENT=$(BUILD)/anchorid-agent tests/e2e/run.sh
+		ANCHORID=$(BUILD)/anchorid ANCHORID_AGENT=$(BUILD)/anchorid-agent RESOLVER_STRESS=$(BUILD)/resolver_stress \
+		tests/e2e/run.sh
 
 lint:
 	clang-format --dry-run --Werror src/*/*.c src/*.c include/*.h

@@ -225,6 +225,13 @@ void dns_resolver_free(struct dns_resolver *r);
  * *${out} = NULL only on memory failure or a name longer than DNS_MAX_NAME. */
 int dns_lookup_txt(struct dns_resolver *r, const char *name, struct dns_answer **out);
 
+/** dns_answer_from_wire(wire, len, status, out): for tests and fuzzing: parse the DNS message of ${len} bytes at
+ * ${wire} with getdns (getdns_wire2msg_dict) and read it as dns_lookup_txt reads a reply, as if validation had
+ * given it the enum dns_status ${status} (-1: a reply without a DNSSEC status).  0 and a new *${out} (caller
+ * frees with dns_answer_free); -1 and *${out} = NULL when getdns cannot parse ${wire}, ${status} is out of
+ * range, or on memory failure. */
+int dns_answer_from_wire(const uint8_t *wire, size_t len, int status, struct dns_answer **out);
+
 /** dns_resolver_stats(r, out): a snapshot of ${r}'s counters into *${out}. */
 void dns_resolver_stats(struct dns_resolver *r, struct dns_stats *out);
 
@@ -295,6 +302,12 @@ const char *dns_disc_name(enum dns_disc_err e);
  * allow_insecure, then exactly one valid record.  0 and a new *${out} (caller frees with dns_discovery_free)
  * for every outcome: check (*out)->err.  -1 and *${out} = NULL on memory failure. */
 int dns_discover(struct dns_resolver *r, const char *identifier, struct dns_discovery **out);
+
+/** dns_lookup_txt_fresh(r, name, out) / dns_discover_fresh(r, identifier, out): as dns_lookup_txt and
+ * dns_discover, but the lookup always goes to the network (records an agent has just published must be seen at
+ * once), and its result replaces the cached entry, so that later cached lookups see it too. */
+int dns_lookup_txt_fresh(struct dns_resolver *r, const char *name, struct dns_answer **out);
+int dns_discover_fresh(struct dns_resolver *r, const char *identifier, struct dns_discovery **out);
 
 /** dns_discovery_free(d): free ${d}; NULL is a no-op. */
 void dns_discovery_free(struct dns_discovery *d);

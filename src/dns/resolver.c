@@ -30,6 +30,7 @@
 #define RESOLVER_MAX_IDLE 64                    /* idle getdns contexts kept for reuse */
 #define RESOLVER_RESOLV_CONF "/etc/resolv.conf" /* the system's upstreams when none are configured */
 #define RESOLVER_DNS_PORT 53
+#define RESOLVER_MAX_CNAMES 8 /* CNAME links followed in one answer section; a real chain has one or two */
 
 struct ctx_slot {
 	getdns_context *ctx;
@@ -430,25 +431,77 @@ out:
 	return (ret);
 }
 
-/* min_ttl(cur, ttl): the smaller of the two, where UINT32_MAX means "none yet". */
+/* min_ttl(cur, ttl): the smaller of the two, where UINT32_MAX means "none yet"; RFC 2181 §8: a ${ttl} with the
+ * most significant bit set counts as zero (so a real TTL never looks like "none"). */
 static uint32_t
 min_ttl(uint32_t cur, uint32_t ttl)
 {
+	if (ttl > INT32_MAX)
+		ttl = 0;
 	return (ttl < cur ? ttl : cur);
 }
 
+/* name_equal(a, b): the wire-format names ${a} and ${b} (uncompressed, as getdns gives them) are the same name:
+ * ASCII letters compared without case (RFC 4343 §3; a length octet is at most 63, never a letter). */
+static bool
+name_equal(const getdns_bindata *a, const getdns_bindata *b)
+{
+	size_t i;
+	uint8_t x, y;
+
+	if (a->size != b->size)
+		return (false);
+	for (i = 0; i < a->size; i++) {
+		x = a->data[i] >= 'A' && a->data[i] <= 'Z' ? a->data[i] + 32 : a->data[i];
+		y = b->data[i] >= 'A' && b->data[i] <= 'Z' ? b->data[i] + 32 : b->data[i];
+		if (x != y)
+			return (false);
+	}
+	return (true);
+}
+
 /*
- * reply_read(a, reply): fill ${a} from the getdns reply dict: DNSSEC status, rcode, the TXT RRs of the
- * answer section (kept only when not bogus) and the TTL (positive: the smallest TXT TTL; negative: RFC 2308
- * §5 min(SOA TTL, SOA MINIMUM) from the authority section, 0 when there is no SOA).  -1 on memory failure.
+ * answer_owner(answer, n, qname): the name whose TXT RRs answer the question for ${qname}: ${qname} itself, or
+ * the end of the CNAME chain from it in the ${n} RRs of the answer section (RFC 1034 §3.6.2), followed for at
+ * most RESOLVER_MAX_CNAMES links (a loop ends there too).
+ */
+static getdns_bindata *
+answer_owner(const getdns_list *answer, size_t n, getdns_bindata *qname)
+{
+	getdns_bindata *name = qname, *owner, *target = NULL;
+	getdns_dict *rr;
+	uint32_t type;
+	size_t i;
+	int links;
+
+	for (links = 0; links < RESOLVER_MAX_CNAMES; links++) {
+		for (i = 0; i < n; i++)
+			if (getdns_list_get_dict(answer, i, &rr) == 0 && getdns_dict_get_int(rr, "type", &type) == 0 &&
+			    type == GETDNS_RRTYPE_CNAME && getdns_dict_get_bindata(rr, "name", &owner) == 0 &&
+			    name_equal(owner, name) && getdns_dict_get_bindata(rr, "/rdata/cname", &target) == 0)
+				break;
+		if (i == n)
+			break;
+		name = target;
+	}
+	return (name);
+}
+
+/*
+ * reply_read(a, reply, upstreams, tcp_fallback): fill ${a} from the getdns reply dict: DNSSEC status, rcode,
+ * the TXT RRs of the answer section owned by the name asked for (or the end of its CNAME chain), kept
+ * only when not bogus, and the TTL (positive: the smallest of those TXT TTLs; negative: RFC 2308 §5 min(SOA
+ * TTL, SOA MINIMUM) from the authority section, 0 when there is no SOA).  An error rcode or a truncated reply
+ * (TC: the transport list had no TCP left, ${tcp_fallback} says why) is DNS_ERROR with an indeterminate
+ * status and nothing kept.  -1 on memory failure.
  */
 static int
-reply_read(struct dns_answer *a, const getdns_dict *reply, const char *upstreams)
+reply_read(struct dns_answer *a, const getdns_dict *reply, const char *upstreams, bool tcp_fallback)
 {
 	getdns_list *answer = NULL, *authority = NULL;
 	getdns_dict *rr;
-	getdns_bindata *raw;
-	uint32_t dnssec = GETDNS_DNSSEC_INDETERMINATE, rcode = 0, type, ttl, minimum, pos = UINT32_MAX,
+	getdns_bindata *raw, *owner, *qname = NULL;
+	uint32_t dnssec = GETDNS_DNSSEC_INDETERMINATE, rcode = 0, tc = 0, type, ttl, minimum, pos = UINT32_MAX,
 	         neg = UINT32_MAX;
 	size_t n = 0, i;
 	const char *rname;
@@ -470,7 +523,18 @@ reply_read(struct dns_answer *a, const getdns_dict *reply, const char *upstreams
 	}
 	if (getdns_dict_get_int(reply, "/header/rcode", &rcode) != 0) {
 		a->result = DNS_ERROR;
+		a->status = DNS_INDETERMINATE;
 		return ((a->error = strdup("the reply has no header")) == NULL ? -1 : 0);
+	}
+	/* RFC 1035 §4.1.1, RFC 7766 §6.2.2: a truncated reply is not the answer; without TCP there is none.
+	 * (getdns validates what it got, an empty answer without a denial: it would look like a bogus NODATA.) */
+	if (getdns_dict_get_int(reply, "/header/tc", &tc) == 0 && tc != 0) {
+		a->result = DNS_ERROR;
+		a->status = DNS_INDETERMINATE;
+		a->error = xasprintf("upstream %s sent a truncated answer (TC bit) %s", upstreams,
+		    tcp_fallback ? "and it was not retried over TCP"
+		                 : "and dns_tcp_fallback is off: the answer is too big for UDP, it needs TCP");
+		return (a->error == NULL ? -1 : 0);
 	}
 	if (rcode != GETDNS_RCODE_NOERROR && rcode != GETDNS_RCODE_NXDOMAIN) {
 		a->result = DNS_ERROR;
@@ -483,10 +547,16 @@ reply_read(struct dns_answer *a, const getdns_dict *reply, const char *upstreams
 		a->error = xasprintf("upstream %s answered %s (rcode %u)", upstreams, rname, rcode);
 		return (a->error == NULL ? -1 : 0);
 	}
-	if (getdns_dict_get_list(reply, "answer", &answer) == 0 && getdns_list_get_length(answer, &n) == 0) {
+	/* NXDOMAIN: whatever TXT the answer section holds, the name has none.  RFC 2181 §5.4.1: only the RRset
+	 * of the name asked for is the answer; one of another name (even signed, spliced in from elsewhere) is
+	 * not this name's record. */
+	if (rcode == GETDNS_RCODE_NOERROR && getdns_dict_get_bindata(reply, "/question/qname", &qname) == 0 &&
+	    getdns_dict_get_list(reply, "answer", &answer) == 0 && getdns_list_get_length(answer, &n) == 0) {
+		qname = answer_owner(answer, n, qname);
 		for (i = 0; i < n; i++) {
 			if (getdns_list_get_dict(answer, i, &rr) != 0 || getdns_dict_get_int(rr, "type", &type) != 0 ||
-			    type != GETDNS_RRTYPE_TXT)
+			    type != GETDNS_RRTYPE_TXT || getdns_dict_get_bindata(rr, "name", &owner) != 0 ||
+			    !name_equal(owner, qname))
 				continue;
 			if (getdns_dict_get_int(rr, "ttl", &ttl) == 0)
 				pos = min_ttl(pos, ttl);
@@ -503,7 +573,7 @@ reply_read(struct dns_answer *a, const getdns_dict *reply, const char *upstreams
 				continue;
 			if (getdns_dict_get_int(rr, "ttl", &ttl) == 0 &&
 			    getdns_dict_get_int(rr, "/rdata/minimum", &minimum) == 0)
-				neg = min_ttl(neg, min_ttl(ttl, minimum));
+				neg = min_ttl(min_ttl(neg, ttl), minimum);
 		}
 	}
 	if (rcode == GETDNS_RCODE_NXDOMAIN) {
@@ -556,7 +626,7 @@ resolver_query(struct dns_resolver *r, const char *name, struct dns_answer *a)
 	(void)getdns_dict_get_int(resp, "status", &status);
 	if (getdns_dict_get_list(resp, "replies_tree", &replies) == 0 && getdns_list_get_length(replies, &n) == 0 &&
 	    n > 0 && getdns_list_get_dict(replies, 0, &reply) == 0) {
-		ret = reply_read(a, reply, r->upstreams);
+		ret = reply_read(a, reply, r->upstreams, r->cfg.tcp_fallback);
 		goto out;
 	}
 	if (status == GETDNS_RESPSTATUS_ALL_TIMEOUT)
@@ -576,6 +646,43 @@ out:
 	if (ext != NULL)
 		getdns_dict_destroy(ext);
 	ctx_return(r, ctx);
+	return (ret);
+}
+
+/** dns_answer_from_wire(wire, len, status, out): for tests and fuzzing: parse the DNS message of ${len} bytes
+ * at ${wire} with getdns (getdns_wire2msg_dict) and read it as dns_lookup_txt reads a reply, as if validation
+ * had given it the enum dns_status ${status} (-1: no dnssec_status in the reply).  0 and a new *${out} (caller
+ * frees with dns_answer_free); -1 and *${out} = NULL when getdns cannot parse ${wire}, ${status} is out of
+ * range, or on memory failure. */
+int
+dns_answer_from_wire(const uint8_t *wire, size_t len, int status, struct dns_answer **out)
+{
+	static const uint32_t getdns_status[DNS_STATUS_COUNT] = {
+		[DNS_SECURE] = GETDNS_DNSSEC_SECURE,
+		[DNS_INSECURE] = GETDNS_DNSSEC_INSECURE,
+		[DNS_BOGUS] = GETDNS_DNSSEC_BOGUS,
+		[DNS_INDETERMINATE] = GETDNS_DNSSEC_INDETERMINATE,
+	};
+	getdns_dict *reply = NULL;
+	struct dns_answer *a = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (status < -1 || status >= DNS_STATUS_COUNT)
+		return (-1);
+	if (getdns_wire2msg_dict(wire, len, &reply) != GETDNS_RETURN_GOOD || reply == NULL)
+		goto out;
+	if (status != -1 && getdns_dict_set_int(reply, "dnssec_status", getdns_status[status]) != 0)
+		goto out;
+	if ((a = calloc(1, sizeof(*a))) == NULL || reply_read(a, reply, "(wire)", true) == -1)
+		goto out;
+	*out = a;
+	a = NULL;
+	ret = 0;
+out:
+	dns_answer_free(a);
+	if (reply != NULL)
+		getdns_dict_destroy(reply);
 	return (ret);
 }
 

@@ -13,6 +13,8 @@
 #   bogus.test.     signed, but the DS in test. has a wrong digest                                   -> BOGUS
 #   expired.test.   pre-signed by ldns-signzone, valid 2020-01-01..2020-02-01, served with signing off -> BOGUS
 # Every zone has SOA, apex NS ns.<zone>, ns.<zone> A 127.0.0.1 and (except . and test.) _openid.alice TXT.
+# example.test. also has _openid.big TXT: the valid alice record among BIG_PAD (20) records "pad-NN=x...x" of
+# 207 bytes, an RRset too big for any UDP reply (the truncated-answer tests: UDP gives TC, TCP the whole set).
 # The root zone also has "_testbed. TXT <nonce>": the readiness probe checks it, so a foreign server that
 # happens to hold the port is never mistaken for ours.
 #
@@ -261,6 +263,7 @@ EOF
 	cat "$DIR/ldns/expired.ds"
 } >"$DIR/zones/test.zone"
 
+BIG_PAD=20 # records beside the valid one at _openid.big: 20 x 207 bytes
 {
 	soa example.test.
 	cat <<'EOF'
@@ -274,7 +277,14 @@ _openid.legacy	300	IN	TXT	"v=OID1;iau=auth.example.net;iag=agent.example.org"
 _openid.port	300	IN	TXT	"v=OID1;iss=auth.example.net:8443/id4me;clp=agent.example.org"
 _openid.noise	300	IN	TXT	"v=spf1 -all"
 www	300	IN	A	127.0.0.1
+_openid.big	300	IN	TXT	"v=OID1;iss=auth.example.net;clp=agent.example.org"
 EOF
+	# _openid.big: the valid record and BIG_PAD others, over 4096 bytes, so the UDP answer is truncated (TC)
+	# whatever EDNS buffer the client offers (knotd caps UDP replies at 1232 bytes by default): only TCP has it.
+	pad=$(printf '%0200d' 0 | tr 0 x)
+	for ((i = 1; i <= BIG_PAD; i++)); do
+		printf '_openid.big\t300\tIN\tTXT\t"pad-%02d=%s"\n' "$i" "$pad"
+	done
 } >"$DIR/zones/example.test.zone"
 
 for z in insecure bogus; do

@@ -1,6 +1,7 @@
 // discover.test.mjs: `anchorid discover` against the DNSSEC test bed (tests/dns/testbed.sh): every status the
 // resolver must tell apart, with the exit codes of README.md (0 ok, 2 bad identifier, 3 not found, 4 invalid
-// record, 5 insecure refused, 6 bogus, 7 other error), drafts/dns-discovery.md §5 and §9.
+// record, 5 insecure refused, 6 bogus, 7 other error), drafts/dns-discovery.md §5 and §9, and dns_tcp_fallback
+// (an answer too big for UDP).
 // The cache is covered by tests/unit/test_dns_cache.c: one CLI run makes one lookup.
 
 import { test, before, after } from 'node:test';
@@ -45,6 +46,18 @@ function discover(identifier, { config, upstream = bed.upstream, trustAnchor = b
 		execFile(argv[0], argv.slice(1), { cwd: ROOT, timeout: 30000 * SLOW }, (err, stdout, stderr) => {
 			const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
 			resolve({ code, stdout, stderr, ms: Date.now() - t0, out: `${stdout}\n--- stderr:\n${stderr}` });
+		});
+	});
+}
+
+/** udpTruncated(name): kdig over UDP only (+ignore: no retry over TCP), with the largest usual EDNS buffer, says
+ * the reply to ${name} TXT has the TC bit and no answer: the premise of the TCP fallback tests. */
+function udpTruncated(name) {
+	return new Promise((resolve) => {
+		execFile('kdig', ['+dnssec', '+ignore', '+bufsize=4096', '+time=2', '+retry=0', '@127.0.0.1', '-p', String(bed.port),
+			name, 'TXT'], { timeout: 10000 }, (err, stdout) => {
+			const m = /;; Flags: ([a-z ]*); QUERY: \d+; ANSWER: (\d+)/.exec(stdout);
+			resolve(!err && !!m && m[1].split(' ').includes('tc') && m[2] === '0');
 		});
 	});
 }
@@ -155,6 +168,36 @@ test('a record added by dynamic update becomes visible', async () => {
 	assert.equal(r.code, 0, r.out);
 	assert.equal(field(r.stdout, 'issuer'), 'https://added.example.net');
 	assert.equal(field(r.stdout, 'dnssec'), 'secure');
+});
+
+test('truncated answer is retried over TCP', async () => {
+	// _openid.big holds the record among 20 others, over 4096 bytes: UDP only ever gets TC.
+	assert.ok(await udpTruncated('_openid.big.example.test'), 'the UDP reply to _openid.big.example.test is truncated');
+	const r = await discover('big.example.test'); // dns_tcp_fallback = on by default
+	assert.equal(r.code, 0, r.out);
+	assert.equal(field(r.stdout, 'dnssec'), 'secure');
+	assert.equal(field(r.stdout, 'record'), 'v=OID1;iss=auth.example.net;clp=agent.example.org');
+	assert.equal(field(r.stdout, 'issuer'), 'https://auth.example.net');
+	assert.equal(field(r.stdout, 'result'), 'answer, ttl 300');
+	const on = await discover('big.example.test', { config: conf('tcpon', { dns_tcp_fallback: true }) });
+	assert.equal(on.code, 0, on.out);
+});
+
+test('truncated answer without TCP fallback: exit 7 with a clear error, well within the timeout', async () => {
+	assert.ok(await udpTruncated('_openid.big.example.test'), 'the UDP reply to _openid.big.example.test is truncated');
+	const timeout = 2000;
+	const config = conf('notcp', { dns_tcp_fallback: false, dns_timeout_ms: timeout });
+	const r = await discover('big.example.test', { config });
+	assert.equal(r.code, 7, r.out);
+	assert.equal(field(r.stdout, 'error'), 'error');
+	assert.equal(field(r.stdout, 'dnssec'), 'indeterminate', 'not mistaken for a bogus or empty answer');
+	assert.equal(field(r.stdout, 'record'), undefined);
+	assert.match(r.stderr, new RegExp(`lookup of _openid\\.big\\.example\\.test failed: upstream ${bed.upstream.replace(/\./g, '\\.')} ` +
+		'sent a truncated answer \\(TC bit\\) and dns_tcp_fallback is off'));
+	assert.ok(r.ms < (timeout + 1000) * SLOW + (SLOW > 1 ? 5000 : 0), `took ${r.ms} ms`);
+	// A small answer still comes over UDP alone.
+	const small = await discover('alice.example.test', { config });
+	assert.equal(small.code, 0, small.out);
 });
 
 test('upstream down: exit 7 with a clear error within the timeout + 1 s', async () => {

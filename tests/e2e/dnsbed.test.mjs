@@ -1,17 +1,45 @@
 // dnsbed.test.mjs: the DNSSEC test bed itself (tests/dns/testbed.sh, lib/dnsbed.mjs) gives every status the
 // DNS discovery code must handle, as seen by a validating getdns stub (getdns_query) that trusts only the bed's
 // root key: secure answer, secure NXDOMAIN, insecure, bogus (DS mismatch), bogus (expired signatures), a record
-// added by a TSIG-signed dynamic update, an unsigned update refused, and multi-string TXT records.
+// added by a TSIG-signed dynamic update, an unsigned update refused, multi-string TXT records and a TXT set
+// that only TCP delivers (TC over UDP).  Then the resolver of src/dns/resolver.c under load: 16 threads share
+// one struct dns_resolver (tests/dns/resolver_stress.c, built beside ANCHORID or named by RESOLVER_STRESS).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 
 import { startDnsBed } from './lib/dnsbed.mjs';
+import { BIN, WRAP, ROOT, SLOW } from './lib/server.mjs';
+
+const STRESS = path.resolve(ROOT, process.env.RESOLVER_STRESS || path.join(path.dirname(BIN), 'resolver_stress'));
 
 const RECORD = 'v=OID1;iss=auth.example.net;clp=agent.example.org';
 
 let bed;
+
+/** run(argv, timeoutMs): {code, stdout, stderr, ms} of a command run to the end (code -1: killed or not run). */
+function run(argv, timeoutMs = 30000) {
+	const t0 = Date.now();
+	return new Promise((resolve) => {
+		execFile(argv[0], argv.slice(1), { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+			const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+			resolve({ code, stdout, stderr, ms: Date.now() - t0, out: `${stdout}\n--- stderr:\n${stderr}` });
+		});
+	});
+}
+
+/** kdig(name, ...opts): `kdig +dnssec +ignore` (no retry over TCP) against the bed: {flags, answers, text}. */
+async function kdig(name, ...opts) {
+	const r = await run(['kdig', '+dnssec', '+ignore', '+time=2', '+retry=0', ...opts, '@127.0.0.1', '-p', String(bed.port),
+		name, 'TXT']);
+	assert.equal(r.code, 0, r.out);
+	const m = /;; Flags: ([a-z ]*); QUERY: \d+; ANSWER: (\d+)/.exec(r.stdout);
+	assert.ok(m, `kdig printed no header:\n${r.stdout}`);
+	return { flags: m[1].split(' '), answers: Number(m[2]), text: r.stdout };
+}
 
 /** running(b): the bed's knotd is still alive (a zombie, or a reused PID, counts as gone). */
 function running(b) {
@@ -98,6 +126,34 @@ test('a multi-string TXT comes back as several strings', async () => {
 	assert.equal(r.dnssec, 'secure');
 	assert.deepEqual(r.txt, [['v=OID1;', 'iss=auth.example.net;', 'clp=agent.example.org']]);
 	assert.equal(r.txt[0].join(''), RECORD);
+});
+
+test('a TXT set too big for UDP is truncated (TC) over UDP and comes whole over TCP', async () => {
+	// The largest EDNS buffer a client may offer still gets TC: the signed set is over 4096 bytes.
+	const udp = await kdig('_openid.big.example.test', '+bufsize=4096');
+	assert.ok(udp.flags.includes('tc'), `no TC bit over UDP:\n${udp.text}`);
+	assert.equal(udp.answers, 0, udp.text);
+	const tcp = await kdig('_openid.big.example.test', '+tcp');
+	assert.ok(!tcp.flags.includes('tc'), tcp.text);
+	assert.equal(tcp.answers, 22, `21 TXT and their RRSIG:\n${tcp.text}`);
+	// A validating stub that may fall back to TCP (getdns_query's default) gets the whole secure set.
+	const r = await bed.query('_openid.big.example.test', 'TXT');
+	assert.equal(r.dnssec, 'secure');
+	assert.equal(r.txt.length, 21);
+	assert.deepEqual(r.txt.filter((t) => t.join('') === RECORD), [[RECORD]]);
+	assert.ok(r.txt.every((t) => t.join('') === RECORD || /^pad-\d\d=x{200}$/.test(t.join(''))));
+});
+
+test('resolver: 16 threads share one resolver, every answer right', async (t) => {
+	assert.ok(fs.existsSync(STRESS), `no ${STRESS}: make ${path.relative(ROOT, STRESS)} (make e2e and make check build it)`);
+	// Under valgrind (ANCHORID_WRAP) the same 16 threads make fewer lookups each.
+	const lookups = SLOW > 1 ? 4 : 50;
+	const r = await run([...WRAP, STRESS, bed.upstream, bed.trustAnchor, '16', String(lookups)], 120000 * SLOW);
+	for (const line of r.stdout.trim().split('\n')) t.diagnostic(line);
+	assert.equal(r.code, 0, r.out);
+	for (const round of ['small-cache', 'no-cache']) {
+		assert.match(r.stdout, new RegExp(`^round ${round}: 16 threads x ${lookups} lookups in \\d+ ms: .*, 0 wrong$`, 'm'), r.out);
+	}
 });
 
 test('a record added by a TSIG-signed update is SECURE on the next query, and can be deleted', async () => {
