@@ -686,19 +686,18 @@ out:
 	return (ret);
 }
 
-/** dns_lookup_txt(r, name, out): the validated TXT records at ${name}, from the cache when live.  0 and a new
- * *${out} (caller frees with dns_answer_free) for every DNS outcome; -1 and NULL on memory failure or a name
- * longer than DNS_MAX_NAME. */
-int
-dns_lookup_txt(struct dns_resolver *r, const char *name, struct dns_answer **out)
+/* lookup_txt(r, name, fresh, out): dns_lookup_txt, or with ${fresh} its uncached form whose result replaces
+ * the cached entry. */
+static int
+lookup_txt(struct dns_resolver *r, const char *name, bool fresh, struct dns_answer **out)
 {
 	struct dns_answer *a = NULL;
-	int hit;
+	int hit = 0;
 
 	*out = NULL;
 	if (strlen(name) > DNS_MAX_NAME + 1)
 		return (-1);
-	if ((hit = dns_cache_get(r->cache, name, GETDNS_RRTYPE_TXT, &a)) == -1)
+	if (!fresh && (hit = dns_cache_get(r->cache, name, GETDNS_RRTYPE_TXT, &a)) == -1)
 		return (-1);
 	if (hit == 0) {
 		if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -711,6 +710,22 @@ dns_lookup_txt(struct dns_resolver *r, const char *name, struct dns_answer **out
 	dns_cache_count(r->cache, a);
 	*out = a;
 	return (0);
+}
+
+/** dns_lookup_txt(r, name, out): the validated TXT records at ${name}, from the cache when live.  0 and a new
+ * *${out} (caller frees with dns_answer_free) for every DNS outcome; -1 and NULL on memory failure or a name
+ * longer than DNS_MAX_NAME. */
+int
+dns_lookup_txt(struct dns_resolver *r, const char *name, struct dns_answer **out)
+{
+	return (lookup_txt(r, name, false, out));
+}
+
+/** dns_lookup_txt_fresh(r, name, out): dns_lookup_txt from the network; the result replaces the cached one. */
+int
+dns_lookup_txt_fresh(struct dns_resolver *r, const char *name, struct dns_answer **out)
+{
+	return (lookup_txt(r, name, true, out));
 }
 
 /** dns_discovery_free(d): free ${d}; NULL is a no-op. */
@@ -772,11 +787,9 @@ out:
 	return (ret);
 }
 
-/** dns_discover(r, identifier, out): look up and check the _openid record of ${identifier} under the policy
- * of drafts/dns-discovery.md §9.  0 and a new *${out} (free with dns_discovery_free) for every outcome; -1 and
- * NULL on memory failure. */
-int
-dns_discover(struct dns_resolver *r, const char *identifier, struct dns_discovery **out)
+/* discover(r, identifier, fresh, out): dns_discover, with uncached lookups when ${fresh}. */
+static int
+discover(struct dns_resolver *r, const char *identifier, bool fresh, struct dns_discovery **out)
 {
 	struct dns_discovery *d;
 	char *canon = NULL;
@@ -805,7 +818,7 @@ dns_discover(struct dns_resolver *r, const char *identifier, struct dns_discover
 		d->error = xasprintf("not a valid identifier: %s is longer than %d bytes", d->name, DNS_MAX_NAME);
 		goto done;
 	}
-	if (dns_lookup_txt(r, d->name, &d->answer) == -1)
+	if (lookup_txt(r, d->name, fresh, &d->answer) == -1)
 		goto out;
 	d->status = d->answer->status;
 	d->result = d->answer->result;
@@ -844,4 +857,20 @@ out:
 	free(canon);
 	dns_discovery_free(d);
 	return (ret);
+}
+
+/** dns_discover(r, identifier, out): look up and check the _openid record of ${identifier} under the policy
+ * of drafts/dns-discovery.md §9.  0 and a new *${out} (free with dns_discovery_free) for every outcome; -1 and
+ * NULL on memory failure. */
+int
+dns_discover(struct dns_resolver *r, const char *identifier, struct dns_discovery **out)
+{
+	return (discover(r, identifier, false, out));
+}
+
+/** dns_discover_fresh(r, identifier, out): dns_discover from the network; the answer refreshes the cache. */
+int
+dns_discover_fresh(struct dns_resolver *r, const char *identifier, struct dns_discovery **out)
+{
+	return (discover(r, identifier, true, out));
 }
