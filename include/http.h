@@ -70,6 +70,7 @@ struct request {
 	char remote[HTTP_MAX_ADDR]; /* peer address, or the client named by a trusted proxy */
 	bool secure;                /* arrived over TLS, or over https at a trusted proxy */
 	uint64_t queued_ms;         /* HTTP_SLOW routes: how long the request waited for the slow lane */
+	bool too_large;             /* HTTP_BIG_BODY routes: the body exceeded HTTP_MAX_BODY and was dropped */
 	void *impl;                 /* the server's connection, for req_header */
 };
 
@@ -126,6 +127,9 @@ void resp_set_cookie(struct response *r, const char *name, const char *value, in
 typedef void (*http_handler)(void *ctx, const struct request *req, struct response *resp);
 
 #define HTTP_SLOW 1u /* route flag: the handler hashes passwords; run it on the slow lane (see http_start) */
+/* Route flag: a body over HTTP_MAX_BODY reaches the handler as req->too_large (with body "") instead of the
+ * server's own 413, for an API that answers in its own error format (the agent API's problem documents). */
+#define HTTP_BIG_BODY 2u
 
 /* The route table: exact paths, or prefixes when the path ends in '/'.  A path that matches with a method not
  * in ${methods} answers 405 with Allow; no match answers 404. */
@@ -133,7 +137,7 @@ struct http_route {
 	const char *path;
 	unsigned methods;
 	http_handler fn;
-	unsigned flags; /* HTTP_SLOW or 0 */
+	unsigned flags; /* HTTP_SLOW, HTTP_BIG_BODY or 0 */
 };
 
 struct conf;

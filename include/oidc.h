@@ -57,6 +57,7 @@ bool login_dns_check_on(const struct conf *conf);
 #define OIDC_PATH_REVOKE "/revoke"
 #define OIDC_PATH_LOGOUT "/logout"
 #define OIDC_PATH_SETUP "/setup"
+#define OIDC_PATH_DELETE "/delete" /* the user's confirmation of a deletion an agent asked for */
 #define OIDC_PATH_STATIC "/static/"
 
 /* --------------------------------------------------------------------------------------- identities */
@@ -66,11 +67,19 @@ bool login_dns_check_on(const struct conf *conf);
  * when ${in} is not a valid identifier. */
 int identifier_canonical(const char *in, char **out);
 
-/** identity_add(app_or_null, st, conf, identifier, setup_url): create an inactive identity with a fresh sub and a
+/** identity_add(st, conf, identifier, setup_url): create an inactive identity with a fresh sub and a
  * one-time setup token; *setup_url gets issuer + "/setup?t=" + token (caller frees).  STORE_CONFLICT when the
  * identifier exists. */
 int identity_add(struct store *st, const struct conf *conf, const char *identifier, char **setup_url);
 /** identity_new_setup_url(st, conf, identity_id, setup_url): a fresh setup URL; the previous one dies. */
 int identity_new_setup_url(struct store *st, const struct conf *conf, int64_t identity_id, char **setup_url);
+
+/** identity_sub_new(): a fresh random sub (128 bits, base64url) for a new identity; caller frees; NULL on
+ * failure.  The store refuses a sub that was ever used, so a collision can never hand out a second owner. */
+char *identity_sub_new(void);
+/** identity_token_new(conf, path, hash, url): a one-time 256-bit token for the page ${path} of the authority
+ * (OIDC_PATH_SETUP, OIDC_PATH_DELETE): *hash gets token_hash(token) to store, *url gets issuer + path + "?t=" +
+ * token to hand out.  The caller frees both (*url with str_secure_free); -1 (both NULL) on failure. */
+int identity_token_new(const struct conf *conf, const char *path, char **hash, char **url);
 
 #endif

@@ -4,6 +4,7 @@
  *   anchorid [-c FILE] [-n]                     serve (-n: check the configuration and exit)
  *   anchorid [-c FILE] identity add|list|disable|enable|delete|setup-url [IDENTIFIER]
  *   anchorid [-c FILE] keys rotate|list
+ *   anchorid [-c FILE] agent add|list|disable|enable|rotate-key [NAME] [--issuer URL] [--jwk FILE]
  *   anchorid [-c FILE] discover [--upstream ADDR@PORT] [--trust-anchor FILE] IDENTIFIER
  */
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "conf.h"
 #include "dns.h"
 #include "http.h"
@@ -38,6 +40,8 @@ usage(void)
 	    "usage: anchorid [-c file] [-n]\n"
 	    "       anchorid [-c file] identity add|list|disable|enable|delete|setup-url [identifier]\n"
 	    "       anchorid [-c file] keys rotate|list\n"
+	    "       anchorid [-c file] agent add name --issuer url --jwk file\n"
+	    "       anchorid [-c file] agent list | disable name | enable name | rotate-key name --jwk file\n"
 	    "       anchorid [-c file] discover [--upstream addr@port] [--trust-anchor file] identifier\n");
 	exit(2);
 }
@@ -267,6 +271,22 @@ out:
 	return (ret);
 }
 
+/* cmd_agent(conf, argc, argv): `anchorid agent ...` (drafts/agent-provisioning.md §1). */
+static int
+cmd_agent(const struct conf *conf, int argc, char **argv)
+{
+	struct store *st;
+	int ret;
+
+	if (argc < 1)
+		usage();
+	if ((st = open_store(conf)) == NULL)
+		return (1);
+	ret = agent_cli(st, conf, argc, argv);
+	store_close(st);
+	return (ret);
+}
+
 static void
 print_endpoints(const struct conf *conf)
 {
@@ -279,6 +299,7 @@ print_endpoints(const struct conf *conf)
 		{ "userinfo", OIDC_PATH_USERINFO },
 		{ "revocation", OIDC_PATH_REVOKE },
 		{ "end_session", OIDC_PATH_LOGOUT },
+		{ "agents", AGENT_PATH_PREFIX "directory" },
 	};
 
 	printf("anchorid: issuer %s\n", conf->issuer);
@@ -320,11 +341,12 @@ serve(const struct conf *conf)
 	struct app app;
 	struct dns_config dcfg;
 	struct http_server *srv = NULL;
-	const struct http_route *routes;
+	const struct http_route *oidc, *agent;
+	struct http_route *routes = NULL;
 	struct timespec tick = { MAIN_TICK_SEC, 0 };
 	sigset_t set;
 	int64_t last_purge = 0;
-	size_t n_routes;
+	size_t n_oidc, n_agent;
 	int sig, ret = 1;
 
 	memset(&app, 0, sizeof(app));
@@ -348,8 +370,14 @@ serve(const struct conf *conf)
 	if ((app.login_dns_check = login_dns_check_on(conf)) == false)
 		log_warnx("login_dns_check is off (issuer %s): logins do not check the identifier's _openid record",
 		    conf->issuer);
-	routes = oidc_routes(&n_routes);
-	if ((srv = http_start(conf, routes, n_routes, &app)) == NULL)
+	/* One table: the OpenID provider's routes, then the agent API's prefix. */
+	oidc = oidc_routes(&n_oidc);
+	agent = agent_routes(&n_agent);
+	if ((routes = calloc(n_oidc + n_agent, sizeof(*routes))) == NULL)
+		goto out;
+	memcpy(routes, oidc, n_oidc * sizeof(*routes));
+	memcpy(routes + n_oidc, agent, n_agent * sizeof(*routes));
+	if ((srv = http_start(conf, routes, n_oidc + n_agent, &app)) == NULL)
 		goto out;
 	print_endpoints(conf);
 	printf("anchorid: ready\n");
@@ -369,6 +397,7 @@ serve(const struct conf *conf)
 	ret = 0;
 out:
 	http_stop(srv);
+	free(routes);
 	throttle_free(app.throttle);
 	dns_resolver_free(app.dns);
 	free(app.discovery);
@@ -424,6 +453,8 @@ main(int argc, char **argv)
 		ret = cmd_identity(&conf, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "keys") == 0)
 		ret = cmd_keys(&conf, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "agent") == 0)
+		ret = cmd_agent(&conf, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "discover") == 0)
 		ret = cmd_discover(&conf, argc - 1, argv + 1);
 	else

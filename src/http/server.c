@@ -454,8 +454,14 @@ request_prepare(struct http_server *s, struct conn_state *cs, const char *url, c
 	req->content_type = cs->ctype;
 
 	if (cs->too_large) {
-		resp_oauth_error(resp, 413, "invalid_request", "request body too large");
-		return (false);
+		cs->route = route_find(s, url, method, &path_matched, &allowed);
+		if (cs->route == NULL || !(cs->route->flags & HTTP_BIG_BODY)) {
+			resp_oauth_error(resp, 413, "invalid_request", "request body too large");
+			return (false);
+		}
+		req->too_large = true;
+		req->body = "";
+		req->body_len = 0;
 	}
 	q = cs->target ? strchr(cs->target, '?') : NULL;
 	if (q != NULL && form_parse(q + 1, strlen(q + 1), &req->query) == -1) {

@@ -3,6 +3,7 @@
  * (validation); RFC 7519 §7.2; RFC 8725 (JWT BCP: §3.1 algorithm verification, §3.11 explicit typing);
  * RFC 7638 §3 (thumbprints).  SECURITY.md 13: allow-list, never "none", kid always set.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -63,24 +64,57 @@ jwt_split(const char *token, struct jwt_parts *p)
 	return (0);
 }
 
+/** keys_b64url_ok(s, n): true when the ${n} bytes of ${s} are all in the base64url alphabet (RFC 7515 §2: no
+ * padding, no whitespace); true for n == 0. */
+bool
+keys_b64url_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!b64url_char((unsigned char)s[i]))
+			return (false);
+	return (true);
+}
+
+/** keys_json_load(p, n, max, why, whylen): jwt_json_load for texts of at most ${max} bytes; when it fails, the
+ * end of a sentence ("has a duplicate member") in ${why} (when not NULL) for the caller to begin ("the protected
+ * header "). */
+json_t *
+keys_json_load(const char *p, size_t n, size_t max, char *why, size_t whylen)
+{
+	const char *reason = NULL;
+	json_error_t jerr;
+	json_t *o = NULL;
+
+	/* jansson's own depth limit is 2048: cap it before the recursive parser sees the text. */
+	if (p == NULL)
+		reason = "is missing";
+	else if (n > max)
+		reason = "is too long";
+	else if (memchr(p, '\0', n) != NULL)
+		reason = "contains a NUL byte";
+	else if (!json_depth_ok(p, n, KEYS_MAX_JSON_DEPTH))
+		reason = "nests arrays or objects too deeply";
+	else if ((o = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		reason =
+		    json_error_code(&jerr) == json_error_duplicate_key ? "has a duplicate member" : "is not valid JSON";
+	else if (!json_is_object(o))
+		reason = "is not a JSON object";
+	if (reason == NULL)
+		return (o);
+	json_decref(o);
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", reason);
+	return (NULL);
+}
+
 /** jwt_json_load(p, n): parse ${n} bytes as one JSON object, rejecting duplicate members, NUL bytes and nesting
  * deeper than KEYS_MAX_JSON_DEPTH; a new reference or NULL. */
 json_t *
 jwt_json_load(const char *p, size_t n)
 {
-	json_error_t jerr;
-	json_t *o;
-
-	/* jansson's own depth limit is 2048: cap it before the recursive parser sees the text. */
-	if (p == NULL || n > KEYS_MAX_JWT || memchr(p, '\0', n) != NULL || !json_depth_ok(p, n, KEYS_MAX_JSON_DEPTH))
-		return (NULL);
-	if ((o = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return (NULL);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return (NULL);
-	}
-	return (o);
+	return (keys_json_load(p, n, KEYS_MAX_JWT, NULL, 0));
 }
 
 /* segment_json(s, n): base64url-decode one segment and parse it as a JSON object; NULL when malformed. */

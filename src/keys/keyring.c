@@ -24,9 +24,7 @@
 #include "store.h"
 #include "util.h"
 
-#define KEYS_RSA_MIN_BITS 2048 /* RFC 7518 §3.3: 2048 or larger */
-#define KEYS_RSA_MAX_BITS 8192 /* larger keys make every token cost tens of ms */
-#define KEYS_EXPIRE_SLACK 60   /* seconds past the longest token lifetime: clock skew and refresh period */
+#define KEYS_EXPIRE_SLACK 60 /* seconds past the longest token lifetime: clock skew and refresh period */
 
 const struct keys_alg keys_algs[KEYS_NALGS] = {
 	{ "RS256", CJOSE_JWK_KTY_RSA, "RSA" }, /* ID tokens: the reference clients accept only RS256 */
@@ -163,9 +161,9 @@ fail:
 	return (NULL);
 }
 
-/* json_scrub(o): zero the string values of ${o}'s members before it is freed (private key members). */
-static void
-json_scrub(json_t *o)
+/** keys_json_scrub(o): zero the string values of ${o}'s members before it is freed (private key members). */
+void
+keys_json_scrub(json_t *o)
 {
 	void *it;
 	json_t *v;
@@ -245,11 +243,11 @@ kr_key_import(const struct stored_key *sk)
 		log_warnx("keys: key %s: kid is not its RFC 7638 thumbprint", sk->kid);
 	free(pubtext);
 	free(tp);
-	json_scrub(priv);
+	keys_json_scrub(priv);
 	json_decref(priv);
 	return (k);
 fail:
-	json_scrub(priv);
+	keys_json_scrub(priv);
 	json_decref(priv);
 	kr_key_put(k);
 	return (NULL);

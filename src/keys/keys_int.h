@@ -1,6 +1,7 @@
 /*
  * keys_int.h: what the files of src/keys/ share and nothing outside it may use.  The keyring publishes
- * immutable snapshots (keyring.c); jwt.c signs and verifies with a snapshot it holds a reference to.
+ * immutable snapshots (keyring.c); jwt.c signs and verifies with a snapshot it holds a reference to; jws.c
+ * (agent requests) reuses jwt.c's strict JSON and base64url checks.
  */
 #ifndef ANCHORID_KEYS_INT_H
 #define ANCHORID_KEYS_INT_H
@@ -18,6 +19,8 @@
 #define KEYS_MAX_JSON_DEPTH 32 /* JWT headers/payloads and JWKs nest 3-4 levels; 32 is generous */
 #define KEYS_MAX_JWK 16384     /* a JWK text longer than this is not a key we made or accept */
 #define KEYS_NALGS 2           /* the algorithms we sign with, see keys_algs[] */
+#define KEYS_RSA_MIN_BITS 2048 /* RFC 7518 §3.3: 2048 or larger */
+#define KEYS_RSA_MAX_BITS 8192 /* larger keys make every token cost tens of ms */
 
 /* One signing algorithm we implement (RFC 7518 §3.1) and the key type it needs. */
 struct keys_alg {
@@ -76,5 +79,14 @@ const struct keys_alg *keys_alg_find(const char *alg);
 /** jwt_json_load(p, n): parse ${n} bytes as one JSON object, rejecting duplicate members, NUL bytes and nesting
  * deeper than KEYS_MAX_JSON_DEPTH; a new reference or NULL. */
 json_t *jwt_json_load(const char *p, size_t n);
+/** keys_json_load(p, n, max, why, whylen): jwt_json_load for texts of at most ${max} bytes; when it fails, the
+ * end of a sentence ("has a duplicate member") in ${why} (when not NULL) for the caller to begin ("the protected
+ * header "). */
+json_t *keys_json_load(const char *p, size_t n, size_t max, char *why, size_t whylen);
+/** keys_b64url_ok(s, n): true when the ${n} bytes of ${s} are all in the base64url alphabet (RFC 7515 §2: no
+ * padding, no whitespace); true for n == 0. */
+bool keys_b64url_ok(const char *s, size_t n);
+/** keys_json_scrub(o): zero the string values of ${o}'s members before it is freed (private key members). */
+void keys_json_scrub(json_t *o);
 
 #endif

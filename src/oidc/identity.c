@@ -1,5 +1,6 @@
 /*
- * identity.c: identifiers and identity creation, shared by the command line and (later) the agent API.
+ * identity.c: identifiers, subs and one-time page tokens, shared by the command line and the agent API
+ * (src/agent/).
  */
 #include <string.h>
 
@@ -16,27 +17,56 @@ identifier_canonical(const char *in, char **out)
 	return (dns_identifier_canonical(in, out, NULL));
 }
 
+/** identity_sub_new(): a fresh random sub (128 bits, base64url); caller frees. */
+char *
+identity_sub_new(void)
+{
+	return (rand_token(SUB_BYTES));
+}
+
+/** identity_token_new(conf, path, hash, url): a one-time token for ${path}: its hash to store, its URL to hand
+ * out. */
+int
+identity_token_new(const struct conf *conf, const char *path, char **hash, char **url)
+{
+	char *token = NULL;
+	struct buf b;
+	int ret = -1;
+
+	*hash = *url = NULL;
+	buf_init(&b);
+	if ((token = rand_token(OIDC_TOKEN_BYTES)) == NULL || (*hash = token_hash(token)) == NULL)
+		goto out;
+	buf_printf(&b, "%s%s?t=%s", conf->issuer, path, token);
+	if (b.err || (*url = buf_steal(&b)) == NULL)
+		goto out;
+	ret = 0;
+out:
+	if (ret == -1) {
+		free(*hash);
+		*hash = NULL;
+	}
+	buf_release(&b);
+	str_secure_free(token);
+	return (ret);
+}
+
 /** identity_new_setup_url(st, conf, identity_id, setup_url): a fresh setup URL; the previous one dies. */
 int
 identity_new_setup_url(struct store *st, const struct conf *conf, int64_t identity_id, char **setup_url)
 {
-	char *token = NULL, *hash = NULL;
-	struct buf b;
+	char *hash = NULL, *url = NULL;
 	int rc = STORE_ERROR;
 
 	*setup_url = NULL;
-	if ((token = rand_token(OIDC_TOKEN_BYTES)) == NULL || (hash = token_hash(token)) == NULL)
+	if (identity_token_new(conf, OIDC_PATH_SETUP, &hash, &url) == -1)
 		goto out;
 	if ((rc = store_setup_create(st, identity_id, hash, time_now() + conf->setup_ttl)) != STORE_OK)
 		goto out;
-	buf_init(&b);
-	buf_printf(&b, "%s%s?t=%s", conf->issuer, OIDC_PATH_SETUP, token);
-	*setup_url = b.err ? NULL : buf_steal(&b);
-	buf_release(&b);
-	if (*setup_url == NULL)
-		rc = STORE_ERROR;
+	*setup_url = url;
+	url = NULL;
 out:
-	str_secure_free(token);
+	str_secure_free(url);
 	free(hash);
 	return (rc);
 }
@@ -50,7 +80,7 @@ identity_add(struct store *st, const struct conf *conf, const char *identifier, 
 	int rc = STORE_ERROR;
 
 	*setup_url = NULL;
-	if ((sub = rand_token(SUB_BYTES)) == NULL)
+	if ((sub = identity_sub_new()) == NULL)
 		goto out;
 	if ((rc = store_identity_create(st, identifier, sub, time_now(), &id)) != STORE_OK)
 		goto out;

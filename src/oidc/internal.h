@@ -43,7 +43,8 @@ void h_logout(void *ctx, const struct request *req, struct response *resp);     
 /** login_dns_check(app, identifier, msg, msglen): 0 when the canonical ${identifier}'s _openid record lets it
  * log in here; else the HTTP status (403 refused, 503 DNS unavailable, 500) and a sentence for the person. */
 int login_dns_check(struct app *app, const char *identifier, char *msg, size_t msglen);
-void h_setup(void *ctx, const struct request *req, struct response *resp); /* setup.c */
+void h_setup(void *ctx, const struct request *req, struct response *resp);  /* setup.c */
+void h_delete(void *ctx, const struct request *req, struct response *resp); /* delete.c */
 
 /* client.c */
 /** client_authenticate(app, req, resp): RFC 6749 §2.3: client_secret_basic, client_secret_post (Basic plus

@@ -16,6 +16,7 @@ static const struct http_route routes[] = {
 	{ OIDC_PATH_REVOKE, HTTP_POST, h_revoke, 0 },
 	{ OIDC_PATH_LOGOUT, HTTP_GET | HTTP_POST, h_logout, 0 },
 	{ OIDC_PATH_SETUP, HTTP_GET | HTTP_POST, h_setup, HTTP_SLOW },
+	{ OIDC_PATH_DELETE, HTTP_GET | HTTP_POST, h_delete, HTTP_SLOW },
 	{ OIDC_PATH_STATIC, HTTP_GET, h_static, 0 },
 };
 

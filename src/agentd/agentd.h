@@ -1,0 +1,43 @@
+/*
+ * agentd.h: the reference identity agent's library (drafts/agent-provisioning.md §8), used by src/agent_main.c
+ * (the anchorid-agent command).  It is the client side of the provisioning API of §2-§7: key generation, signed
+ * ACME-style requests, the provision/transfer/delete flows with a DNS hook, and the status commands.
+ *
+ * Everything here prints: results on stdout, problems on stderr as "anchorid-agent: <problem>: <detail>".
+ */
+#ifndef ANCHORID_AGENTD_H
+#define ANCHORID_AGENTD_H
+
+#include <stdbool.h>
+
+#define AGENTD_DEFAULT_WAIT 60 /* seconds of finalize retries while DNS records propagate (§8) */
+#define AGENTD_MAX_WAIT 86400  /* a day; an authorization lives an hour by default (agent_authz_ttl) */
+#define AGENTD_DEFAULT_ALG "ES256"
+
+/* What anchorid-agent was told on its command line or in its environment. */
+struct agentd_opts {
+	const char *authority; /* the authority's issuer URL (https://...) */
+	const char *name;      /* the agent's registered name: the kid of every request */
+	const char *key_file;  /* the private JWK written by agentd_keygen */
+	const char *ca_file;   /* PEM bundle for the authority's certificate; NULL: the system's trust store */
+	const char *hook;      /* the DNS hook command (run with sh -c); needed by provision/transfer/delete */
+	int wait_sec;          /* finalize retries stop after this many seconds (0: one attempt) */
+};
+
+/** agentd_keygen(alg, path): generate a private JWK for ${alg} (ES256, ES384 or RS256), write it to the new file
+ * ${path} with mode 0600 (an existing file is never overwritten) and print the public JWK on stdout.  Returns
+ * the exit status: 0, or 1 after a message on stderr. */
+int agentd_keygen(const char *alg, const char *path);
+
+/** agentd_alg_ok(alg): true when ${alg} is one agentd_keygen accepts. */
+bool agentd_alg_ok(const char *alg);
+
+/** agentd_command_ok(cmd): true when ${cmd} is provision, transfer, delete, status or setup-url. */
+bool agentd_command_ok(const char *cmd);
+
+/** agentd_run(opts, cmd, identifier): run the command ${cmd} (see agentd_command_ok) for ${identifier} against
+ * the authority of ${opts}.  Returns the exit status: 0 success, 1 failure (reported on stderr), 2 a missing
+ * option (reported on stderr). */
+int agentd_run(const struct agentd_opts *opts, const char *cmd, const char *identifier);
+
+#endif
