@@ -33,7 +33,7 @@ DEPS_TEST = $(DEPS_RUN) clang libclang-rt-14-dev curl apache2 libapache2-mod-aut
 
 all: $(BUILD)/anchorid $(BUILD)/anchorid-agent
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

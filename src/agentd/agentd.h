@@ -3,7 +3,8 @@
  * (the anchorid-agent command).  It is the client side of the provisioning API of §2-§7: key generation, signed
  * ACME-style requests, the provision/transfer/delete flows with a DNS hook, and the status commands.
  *
- * Everything here prints: results on stdout, problems on stderr as "anchorid-agent: <problem>: <detail>".
+ * Everything here prints: results on stdout, problems on stderr as "anchorid-agent: <problem type>: <detail>"
+ * (the type is urn:anchorid:agent:<name>, drafts/agent-provisioning.md §7).
  */
 #ifndef ANCHORID_AGENTD_H
 #define ANCHORID_AGENTD_H

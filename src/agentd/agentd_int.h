@@ -77,7 +77,7 @@ void agentd_answer_release(struct agentd_answer *ans);
 /** agentd_problem_name(ans): the <name> of a problem's type "urn:anchorid:agent:<name>" (pointing into
  * ans->body), or NULL when the answer is no problem document of this API. */
 const char *agentd_problem_name(const struct agentd_answer *ans);
-/** agentd_problem_print(ans, url, note): "anchorid-agent: <name>: <detail>" on stderr, ${note} appended when
+/** agentd_problem_print(ans, url, note): "anchorid-agent: <type>: <detail>" on stderr, ${note} appended when
  * not NULL, then the DNS members (name, dnssec, expected, found) and Retry-After on lines of their own. */
 void agentd_problem_print(const struct agentd_answer *ans, const char *url, const char *note);
 

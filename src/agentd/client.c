@@ -213,7 +213,8 @@ agentd_problem_print(const struct agentd_answer *ans, const char *url, const cha
 	if (pname == NULL) {
 		fprintf(stderr, "POST %s: HTTP %d (not a problem document of this API)", url, ans->status);
 	} else {
-		agentd_print_text(stderr, pname);
+		/* §8: the problem's type (urn:anchorid:agent:<name>) and detail. */
+		agentd_print_text(stderr, json_string_value(json_object_get(ans->body, "type")));
 		fputs(": ", stderr);
 		agentd_print_text(stderr, detail != NULL ? detail : "(no detail)");
 	}

@@ -364,15 +364,14 @@ cmd_change(struct agentd_client *c, const struct agentd_opts *opts, const struct
 	ret = 0;
 out:
 	if (published && agentd_hook(opts->hook, "del", fr.challenge_name, "TXT", fr.challenge_value) == -1)
-		agentd_errx(
-		    "warning: the challenge record %s is still published; remove it by hand", fr.challenge_name);
+		agentd_errx("warning: the challenge record %s could not be removed; check the zone", fr.challenge_name);
 	if (ret == 0) {
 		print_result(fa, done.body);
 		/* An identity deleted at once no longer needs its _openid record; the identity is gone either way. */
 		status = get_string(done.body, "status", NULL);
 		if (!fa->publish_openid && status != NULL && strcmp(status, "deleted") == 0 &&
 		    agentd_hook(opts->hook, "del", fr.openid_name, "TXT", NULL) == -1)
-			agentd_errx("warning: the record %s is still published; remove it by hand", fr.openid_name);
+			agentd_errx("warning: the record %s could not be removed; check the zone", fr.openid_name);
 	}
 	flow_records_release(&fr);
 	agentd_answer_release(&authz);
@@ -439,7 +438,7 @@ agentd_run(const struct agentd_opts *opts, const char *cmd, const char *identifi
 	    (fa != NULL && !need(opts->hook, "--hook", "ANCHORID_AGENT_HOOK")))
 		return (2);
 	if (dns_identifier_canonical(identifier, &canon, &why) == -1) {
-		agentd_errx("invalidIdentifier: %s: %s", identifier, dns_rec_strerror(why));
+		agentd_errx("not a valid identifier: %s: %s", identifier, dns_rec_strerror(why));
 		goto out;
 	}
 	/* An interrupt ends waits but lets the cleanup run; no SA_RESTART, so a sleep returns at once. */

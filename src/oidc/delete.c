@@ -17,7 +17,8 @@
 struct delete_view {
 	const char *token;
 	const char *identifier;
-	const char *agent; /* the agent that asked, NULL when unknown */
+	const char *agent;      /* the agent that asked, NULL when unknown */
+	const char *agent_host; /* its URL without the scheme: what the user may recognise */
 };
 
 static void
@@ -32,7 +33,8 @@ delete_page(struct app *app, const struct request *req, struct response *resp, i
 	}
 	{
 		const struct tmpl_var vars[] = { { "title", "Delete your identifier" }, { "token", v->token },
-			{ "identifier", v->identifier }, { "agent", v->agent }, { "csrf", csrf }, { "error", error } };
+			{ "identifier", v->identifier }, { "agent", v->agent }, { "agent_host", v->agent_host },
+			{ "csrf", csrf }, { "error", error } };
 
 		page_render(app, resp, status, "delete", vars, sizeof(vars) / sizeof(vars[0]));
 	}
@@ -43,8 +45,8 @@ static void
 delete_gone(struct app *app, struct response *resp)
 {
 	page_error(app, resp, 410, "This link cannot be used",
-	    "The deletion link has expired or was already used. Nothing was deleted by it. If you still want to "
-	    "delete your identifier, ask your identity provider for a new link.");
+	    "The deletion link has expired or was already used. If your identifier still exists and you want it "
+	    "deleted, ask your identity provider for a new link.");
 }
 
 /* delete_throttled(app, req, resp, v, key_pair, key_src, now): SECURITY.md 10: the login's progressive delays,
@@ -103,6 +105,9 @@ h_delete(void *ctx, const struct request *req, struct response *resp)
 	v.token = token;
 	v.identifier = id->identifier;
 	v.agent = agent != NULL ? agent->name : NULL;
+	v.agent_host = agent != NULL ? agent->issuer : NULL;
+	if (v.agent_host != NULL && str_has_prefix(v.agent_host, "https://"))
+		v.agent_host += strlen("https://");
 	if (!post) {
 		delete_page(app, req, resp, 200, &v, NULL);
 		goto out;

@@ -1,7 +1,9 @@
 /*
  * fuzz_jws.c: libFuzzer harness for the agent request parser of src/keys/jws.c (jws_parse, then jws_verify with
  * three keys made at start: P-256, P-384, RSA 2048) and the agent key checks (jwk_public_import, jwk_public_of).
- * The input is handed to jws_parse as exactly ${size} bytes, not NUL-terminated, as the HTTP layer holds a body.
+ * The input is handed to jws_parse as exactly ${size} bytes, not NUL-terminated, as the HTTP layer holds a body;
+ * an input with a newline is also read as "header JSON \n payload \n signature bytes" and encoded into a flattened
+ * JWS, so that mutations reach the protected header's JSON under its base64url.
  *
  * Invariants (abort on breach):
  *   - jws_parse gives JWS_OK with a request, or JWS_MALFORMED / JWS_BAD_ALG with no request and a sentence;
@@ -222,16 +224,16 @@ check_jwk(const char *s)
 	}
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* check_body(data, size): jws_parse of exactly ${size} bytes (a read past them is an ASan report), and more. */
+static void
+check_body(const void *data, size_t size)
 {
 	struct jws_request *r = NULL;
-	char why[256], *body, *s, *v;
+	char why[256], *body;
 	enum jws_rc rc;
 
-	/* Exactly ${size} bytes: a read past the body is an ASan report. */
 	if ((body = malloc(size > 0 ? size : 1)) == NULL)
-		return (0);
+		return;
 	memcpy(body, data, size);
 	why[0] = 'x';
 	why[1] = '\0';
@@ -248,7 +250,45 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	jws_request_free(r);
 	free(body);
+}
 
+/*
+ * check_parts(data, size): the input read as "header JSON \n payload \n signature bytes", each part
+ * base64url-encoded into a flattened JWS, so that mutations reach the header's JSON under the encoding.
+ */
+static void
+check_parts(const char *data, size_t size)
+{
+	const char *nl1, *nl2;
+	char *h = NULL, *p = NULL, *g = NULL;
+	struct buf b;
+
+	if ((nl1 = memchr(data, '\n', size)) == NULL)
+		return;
+	if ((nl2 = memchr(nl1 + 1, '\n', size - (size_t)(nl1 + 1 - data))) == NULL)
+		nl2 = data + size;
+	h = b64url_encode(data, (size_t)(nl1 - data));
+	p = b64url_encode(nl1 + 1, (size_t)(nl2 - nl1 - 1));
+	g = nl2 < data + size ? b64url_encode(nl2 + 1, size - (size_t)(nl2 + 1 - data)) : xstrdup("");
+	if (h != NULL && p != NULL && g != NULL) {
+		buf_init(&b);
+		buf_printf(&b, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}", h, p, g);
+		if (!b.err)
+			check_body(b.data, b.len);
+		buf_release(&b);
+	}
+	free(h);
+	free(p);
+	free(g);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s, *v;
+
+	check_body(data, size);
+	check_parts((const char *)data, size);
 	if ((s = malloc(size + 1)) == NULL)
 		return (0);
 	memcpy(s, data, size);
