@@ -75,9 +75,9 @@ enum jws_rc {
 };
 
 struct jws_request {
-	json_t *header;                  /* the protected header (owned) */
+	json_t *header;                      /* the protected header (owned) */
 	const char *alg, *kid, *nonce, *url; /* strings inside header */
-	char *payload;                   /* the decoded payload, NUL-terminated (may be "") */
+	char *payload;                       /* the decoded payload, NUL-terminated (may be "") */
 	size_t payload_len;
 	char *signing_input; /* BASE64URL(protected) "." BASE64URL(payload), as received */
 	unsigned char *sig;
@@ -96,19 +96,21 @@ void jws_request_free(struct jws_request *r);
 
 /** jws_sign_flat(private_jwk, alg, kid, nonce, url, payload): the flattened JWS JSON text of ${payload} (a string,
  * "" for POST-as-GET) signed with ${private_jwk}; caller frees; NULL on failure. (The agent's side.) */
-char *jws_sign_flat(const char *private_jwk, const char *alg, const char *kid, const char *nonce, const char *url,
-    const char *payload);
+char *jws_sign_flat(
+    const char *private_jwk, const char *alg, const char *kid, const char *nonce, const char *url, const char *payload);
 
 /** jwk_public_import(text, out, why, whylen): check that ${text} is one public JWK usable by an agent (EC P-256
  * or P-384, RSA of at least 2048 bits; no private members, no "none"), and give its public members only
- * (kty, crv, x, y / kty, n, e), re-serialised, in a new *${out}.  -1 and a sentence in ${why} otherwise. */
+ * (kty, crv, x, y / kty, n, e), re-serialised, in a new *${out}.  RSA is capped at 8192 bits; alg, use and
+ * key_ops, when present, must allow signing with the key.  -1 and a sentence in ${why} otherwise. */
 int jwk_public_import(const char *text, char **out, char *why, size_t whylen);
 /** jwk_generate(alg): a new private JWK as JSON text ("ES256": P-256, "ES384": P-384, "RS256"/"PS256": RSA
  * 2048), with "alg" set; caller frees (str_secure_free); NULL on failure. */
 char *jwk_generate(const char *alg);
 /** jwk_public_of(private_jwk): the public JWK (as jwk_public_import gives it) of a private one; caller frees. */
 char *jwk_public_of(const char *private_jwk);
-/** acme_dns01_value(token, thumbprint): RFC 8555 §8.4: base64url(SHA-256(token "." thumbprint)); caller frees. */
+/** acme_dns01_value(token, thumbprint): RFC 8555 §8.4: base64url(SHA-256(token "." thumbprint)); caller frees;
+ * NULL when either is empty, over 1024 characters or not base64url. */
 char *acme_dns01_value(const char *token, const char *thumbprint);
 
 /* ----------------------------------------------------------------------------------------- passwords */
