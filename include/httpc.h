@@ -17,14 +17,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HTTPC_MAX_HEADERS 64             /* response header lines kept */
+#define HTTPC_MAX_HEADERS 64               /* response header lines kept */
 #define HTTPC_MAX_HEADER_BYTES (16 * 1024) /* status line and headers together */
 #define HTTPC_DEFAULT_MAX_BODY (1024 * 1024)
 #define HTTPC_DEFAULT_TIMEOUT_MS 10000
 
 struct httpc_opts {
 	const char *ca_file; /* PEM bundle to trust; NULL: the system's default paths */
-	int timeout_ms;      /* whole exchange, DNS included; 0: HTTPC_DEFAULT_TIMEOUT_MS */
+	int timeout_ms;      /* whole exchange; name resolution counts against it but may overrun it; 0: default */
 	size_t max_body;     /* 0: HTTPC_DEFAULT_MAX_BODY; a longer body fails the request */
 	bool allow_private;  /* allow loopback and private addresses */
 };
@@ -57,7 +57,8 @@ const char *httpc_header(const struct httpc_response *r, const char *name);
 void httpc_response_free(struct httpc_response *r);
 
 /** httpc_parse_response(buf, len, max_body, out, err, errlen): parse one complete HTTP/1.1 response held in
- * ${buf} (status line, headers, body by Content-Length, chunked encoding or end of data).  For the client and
+ * ${buf} (status line, headers, body by Content-Length, chunked encoding or end of data); ${max_body} 0 means
+ * HTTPC_DEFAULT_MAX_BODY.  For the client and
  * its fuzz harness.  0 and a new *${out}; -1 and a sentence in ${err} when malformed or over a limit. */
 int httpc_parse_response(
     const char *buf, size_t len, size_t max_body, struct httpc_response **out, char *err, size_t errlen);

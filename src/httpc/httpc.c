@@ -350,8 +350,9 @@ v4_at(const unsigned char *p)
 static const char *
 v6_refusal(const unsigned char a[16])
 {
-	static const unsigned char zero[12], mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff },
-					     nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const unsigned char zero[12];
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
 
 	if (memcmp(a, zero, 12) == 0) {
 		if (v4_at(a + 12) == 0)
@@ -459,9 +460,23 @@ fail:
 }
 
 /*
+ * candidates(ai, allow_private): true when ${ai} or an address after it may be tried.
+ */
+static bool
+candidates(const struct addrinfo *ai, bool allow_private)
+{
+	for (; ai != NULL; ai = ai->ai_next)
+		if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+		    (allow_private || addr_refusal(ai->ai_addr) == NULL))
+			return (true);
+	return (false);
+}
+
+/*
  * tcp_connect(c, u, allow_private, err, errlen): resolve u->host and connect to the first of its addresses
- * that is allowed and answers.  Each address but the last may use half of what remains of the deadline, so
- * one that drops packets leaves time for the next.  0 with c->fd set, or -1 and a sentence.
+ * that is allowed and answers.  An address with another allowed one after it may use half of what remains of
+ * the deadline, so one that drops packets leaves time for the next.  0 with c->fd set, or -1 and a sentence
+ * (the last failure's).
  */
 static int
 tcp_connect(struct conn *c, const struct url *u, bool allow_private, char *err, size_t errlen)
@@ -498,7 +513,7 @@ tcp_connect(struct conn *c, const struct url *u, bool allow_private, char *err, 
 			continue;
 		}
 		expiry = c->expiry;
-		if (ai->ai_next != NULL)
+		if (candidates(ai->ai_next, allow_private))
 			expiry -= (uint64_t)ms_left(c) / 2;
 		if (connect_one(c, ai, expiry, where, err, errlen) == 0) {
 			ret = 0;
@@ -577,7 +592,9 @@ tls_start(struct conn *c, const struct url *u, const char *ca_file, char *err, s
 		return (-1);
 	}
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-	if ((c->ssl = SSL_new(c->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+	/* RFC 7301: say which protocol we speak, so a server that also offers HTTP/2 does not guess. */
+	if ((c->ssl = SSL_new(c->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    SSL_set_alpn_protos(c->ssl, (const unsigned char *)"\x08http/1.1", 9) != 0) {
 		httpc_errf(err, errlen, "cannot make a TLS session");
 		return (-1);
 	}
@@ -600,8 +617,8 @@ tls_start(struct conn *c, const struct url *u, const char *ca_file, char *err, s
 		if ((w = tls_wait(c, SSL_get_error(c->ssl, rc))) == 1)
 			continue;
 		if (w == 0) {
-			httpc_errf(err, errlen, "timed out after %d ms in the TLS handshake with %s", c->timeout_ms,
-			    u->host);
+			httpc_errf(
+			    err, errlen, "timed out after %d ms in the TLS handshake with %s", c->timeout_ms, u->host);
 			return (-1);
 		}
 		if ((vr = SSL_get_verify_result(c->ssl)) != X509_V_OK) {
@@ -649,28 +666,32 @@ tls_write(struct conn *c, const char *host, const void *p, size_t n, char *err, 
 }
 
 /*
+ * is_tchar(c): RFC 9110 §5.6.2 tchar, the bytes of a token (a method, a field name).
+ */
+static bool
+is_tchar(char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return (true);
+	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/*
  * header_line_ok(h): true when ${h} is "Name: value" with a token name, no CR or LF (RFC 9112 §2.2: they
  * would let a value inject fields or a second request), and a name httpc does not set itself.
  */
 static bool
 header_line_ok(const char *h, char *err, size_t errlen)
 {
-	static const char *const ours[] = { "Host", "Content-Length", "Connection", "User-Agent",
-		"Transfer-Encoding" };
+	static const char *const ours[] = { "Host", "Content-Length", "Connection", "User-Agent", "Transfer-Encoding" };
 	size_t n, i;
 
 	if (strpbrk(h, "\r\n") != NULL) {
 		httpc_errf(err, errlen, "request header contains CR or LF");
 		return (false);
 	}
-	n = strcspn(h, ":");
-	for (i = 0; i < n; i++) {
-		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') || (h[i] >= '0' && h[i] <= '9') ||
-			strchr("!#$%&'*+-.^_`|~", h[i]) != NULL)) {
-			n = 0;
-			break;
-		}
-	}
+	for (n = 0; is_tchar(h[n]); n++)
+		;
 	if (n == 0 || h[n] != ':') {
 		httpc_errf(err, errlen, "malformed request header");
 		return (false);
@@ -693,9 +714,7 @@ method_ok(const char *m)
 	size_t i;
 
 	for (i = 0; m[i] != '\0'; i++)
-		if (i == HTTPC_MAX_METHOD ||
-		    !((m[i] >= 'A' && m[i] <= 'Z') || (m[i] >= 'a' && m[i] <= 'z') || (m[i] >= '0' && m[i] <= '9') ||
-			strchr("!#$%&'*+-.^_`|~", m[i]) != NULL))
+		if (i == HTTPC_MAX_METHOD || !is_tchar(m[i]))
 			return (false);
 	return (i > 0);
 }
@@ -704,13 +723,12 @@ method_ok(const char *m)
  * request_head(b, method, u, headers, body, body_len): the request line and header section into ${b}.
  */
 static int
-request_head(struct buf *b, const char *method, const struct url *u, const char *const *headers,
-    const void *body, size_t body_len)
+request_head(struct buf *b, const char *method, const struct url *u, const char *const *headers, const void *body,
+    size_t body_len)
 {
 	size_t i;
 
-	buf_printf(b, "%s %s HTTP/1.1\r\nHost: %s%s%s", method, u->target, u->v6 ? "[" : "", u->host,
-	    u->v6 ? "]" : "");
+	buf_printf(b, "%s %s HTTP/1.1\r\nHost: %s%s%s", method, u->target, u->v6 ? "[" : "", u->host, u->v6 ? "]" : "");
 	if (u->port != 443)
 		buf_printf(b, ":%u", u->port);
 	buf_puts(b, "\r\nUser-Agent: " HTTPC_USER_AGENT "\r\nConnection: close\r\n");
@@ -728,8 +746,8 @@ request_head(struct buf *b, const char *method, const struct url *u, const char 
  * or the connection ends.
  */
 static int
-response_read(struct conn *c, const char *host, bool head, size_t max_body, struct httpc_response **out,
-    char *err, size_t errlen)
+response_read(
+    struct conn *c, const char *host, bool head, size_t max_body, struct httpc_response **out, char *err, size_t errlen)
 {
 	struct httpc_parser p;
 	struct buf raw;
@@ -773,8 +791,8 @@ response_read(struct conn *c, const char *host, bool head, size_t max_body, stru
 		}
 		/* RFC 9112 §9.8: without close_notify, the end of a close-delimited body may be an attacker's. */
 		if (eof && !clean && p.state == HTTPC_PS_CLOSE) {
-			httpc_errf(err, errlen, "%s closed the connection without a TLS close_notify: the response "
-			    "may be truncated", host);
+			httpc_errf(
+			    err, errlen, "%s closed the connection without close_notify: body may be truncated", host);
 			goto out;
 		}
 		if ((st = httpc_parser_feed(&p, raw.data, raw.len, eof, perr, sizeof(perr))) == HTTPC_PARSE_ERROR) {

@@ -38,6 +38,7 @@ struct httpc_parser {
 	enum httpc_pstate state;
 	size_t pos;                  /* bytes of the input consumed */
 	size_t scan;                 /* HEAD and TRAILERS: the line where the search for the blank line resumes */
+	size_t seek;                 /* where the search for the next LF resumes: no LF before it after scan */
 	size_t head_bytes;           /* header-section bytes consumed, interim responses included */
 	size_t framing;              /* chunked framing consumed: size lines, CRLFs after data, trailers */
 	size_t max_body;             /* limit on body bytes (never 0) */

@@ -107,15 +107,19 @@ httpc_framing_max(size_t max_body)
 }
 
 /*
- * line_find(buf, len, from, eol, next): find the LF at or after ${from}; the line's content ends at *${eol}
- * (before a CR just ahead of the LF) and the next line starts at *${next}.  false while no LF has arrived.
+ * line_find(buf, len, from, seek, eol, next): find the LF that ends the line starting at ${from}, looking from
+ * ${seek} on when that is further (the bytes before it are known to hold none); the line's content ends at
+ * *${eol} (before a CR just ahead of the LF) and the next line starts at *${next}.  false while no LF has
+ * arrived.
  */
 static bool
-line_find(const char *buf, size_t len, size_t from, size_t *eol, size_t *next)
+line_find(const char *buf, size_t len, size_t from, size_t seek, size_t *eol, size_t *next)
 {
 	const char *lf;
 
-	if (from >= len || (lf = memchr(buf + from, '\n', len - from)) == NULL)
+	if (seek < from)
+		seek = from;
+	if (seek >= len || (lf = memchr(buf + seek, '\n', len - seek)) == NULL)
 		return (false);
 	*next = (size_t)(lf - buf) + 1;
 	*eol = (size_t)(lf - buf);
@@ -134,7 +138,7 @@ section_find(struct httpc_parser *p, const char *buf, size_t len, size_t limit, 
 {
 	size_t eol, next;
 
-	while (line_find(buf, len, p->scan, &eol, &next)) {
+	while (line_find(buf, len, p->scan, p->seek, &eol, &next)) {
 		if (next - p->pos > limit)
 			return (HTTPC_PARSE_ERROR);
 		if (eol == p->scan) {
@@ -143,6 +147,7 @@ section_find(struct httpc_parser *p, const char *buf, size_t len, size_t limit, 
 		}
 		p->scan = next;
 	}
+	p->seek = len;
 	if (len - p->pos > limit)
 		return (HTTPC_PARSE_ERROR);
 	return (HTTPC_PARSE_MORE);
@@ -286,12 +291,12 @@ head_parse(struct httpc_parser *p, const char *buf, size_t end, char *err, size_
 	int minor, status, rc;
 
 	headers_clear(r);
-	(void)line_find(buf, end, at, &eol, &next);
+	(void)line_find(buf, end, at, 0, &eol, &next);
 	if (status_parse(buf + at, eol - at, &minor, &status) == -1) {
 		httpc_errf(err, errlen, "malformed status line");
 		return (HTTPC_PARSE_ERROR);
 	}
-	for (at = next; line_find(buf, end, at, &eol, &next) && eol > at; at = next) {
+	for (at = next; line_find(buf, end, at, 0, &eol, &next) && eol > at; at = next) {
 		if (is_ows(buf[at])) {
 			httpc_errf(err, errlen, "obsolete line folding in the response headers");
 			return (HTTPC_PARSE_ERROR);
@@ -331,8 +336,8 @@ head_parse(struct httpc_parser *p, const char *buf, size_t end, char *err, size_
 	for (i = 0; i < r->n_headers; i++) {
 		if (strcasecmp(r->headers[i].name, "Content-Length") == 0) {
 			if ((rc = content_length_parse(r->headers[i].value, &have_clen, &clen)) != 0) {
-				httpc_errf(err, errlen, rc == -2 ? "conflicting Content-Length values" :
-				    "invalid Content-Length");
+				httpc_errf(err, errlen,
+				    rc == -2 ? "conflicting Content-Length values" : "invalid Content-Length");
 				return (HTTPC_PARSE_ERROR);
 			}
 		} else if (strcasecmp(r->headers[i].name, "Transfer-Encoding") == 0) {
@@ -495,7 +500,8 @@ step_chunk_size(struct httpc_parser *p, const char *buf, size_t len, char *err, 
 	uint64_t size = 0;
 	int d;
 
-	if (!line_find(buf, len, p->pos, &eol, &next)) {
+	if (!line_find(buf, len, p->pos, p->seek, &eol, &next)) {
+		p->seek = len;
 		if (len - p->pos > HTTPC_MAX_CHUNK_LINE) {
 			httpc_errf(err, errlen, "chunk-size line longer than %d bytes", HTTPC_MAX_CHUNK_LINE);
 			return (HTTPC_PARSE_ERROR);
@@ -572,7 +578,7 @@ step_trailers(struct httpc_parser *p, const char *buf, size_t len, char *err, si
 		httpc_errf(err, errlen, "trailer section longer than %zu bytes", limit);
 	if (rc != HTTPC_PARSE_DONE)
 		return (rc);
-	for (at = p->pos; line_find(buf, end, at, &eol, &next) && eol > at; at = next) {
+	for (at = p->pos; line_find(buf, end, at, 0, &eol, &next) && eol > at; at = next) {
 		if (is_ows(buf[at]) || field_split(buf + at, eol - at, &nlen, &voff, &vlen) == -1) {
 			httpc_errf(err, errlen, "malformed trailer field");
 			return (HTTPC_PARSE_ERROR);
