@@ -75,6 +75,11 @@ struct conf {
 	/* [agents] drafts/agent-provisioning.md */
 	int64_t agent_authz_ttl;  /* 3600 s: an authorization's (dns-01 challenge's) lifetime */
 	int agent_authz_per_hour; /* 600 authorizations per agent per hour */
+
+	/* [outbound] HTTPS fetches of agents' configurations (SECURITY.md 12) */
+	char *outbound_ca_file;      /* "": the system's trust store; else a PEM bundle */
+	bool outbound_allow_private; /* no: loopback and private addresses refused (yes for tests and make demo) */
+	int outbound_timeout_ms;     /* 10000 */
 };
 
 /** conf_init(c): fill ${c} with the embedded defaults; -1 on memory failure.  Release with conf_release. */

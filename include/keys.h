@@ -113,6 +113,26 @@ char *jwk_public_of(const char *private_jwk);
  * NULL when either is empty, over 1024 characters or not base64url. */
 char *acme_dns01_value(const char *token, const char *thumbprint);
 
+/* ------------------------------------------------------------------ JWTs with keys outside the keyring */
+
+/* The reference agent signs its UserInfo answers with its own key and verifies the authority's agent tokens
+ * against the authority's published JWKS (drafts/claims.md §5). */
+
+/** jwt_sign_jwk(private_jwk, typ, claims): compact JWS of ${claims} signed with ${private_jwk} (alg from the key:
+ * P-256 ES256, P-384 ES384, RSA RS256), header {alg, kid (the key's RFC 7638 thumbprint), typ (omitted when
+ * NULL)}.  Caller frees; NULL on failure. */
+char *jwt_sign_jwk(const char *private_jwk, const char *typ, json_t *claims);
+/** jwks_of_jwk(private_jwk): a JWKS document {"keys": [public key + kid (thumbprint), alg, use "sig"]} for
+ * publishing; caller frees; NULL on failure. */
+char *jwks_of_jwk(const char *private_jwk);
+/** jwt_verify_jwks(jwks_json, token, allowed_algs, typ, payload, unknown_kid): verify the compact JWS ${token}
+ * against the key of the JWKS document ${jwks_json} whose kid matches the header's (kid required; alg in the
+ * NULL-terminated ${allowed_algs}, never "none"; header typ equal to ${typ} when not NULL).  JWS_OK and the
+ * payload object in *${payload} (caller decrefs); otherwise *${payload} = NULL and *${unknown_kid} tells whether
+ * no key had that kid (the caller may fetch the JWKS again).  Does NOT check claims. */
+enum jws_rc jwt_verify_jwks(const char *jwks_json, const char *token, const char *const *allowed_algs, const char *typ,
+    json_t **payload, bool *unknown_kid);
+
 /* ----------------------------------------------------------------------------------------- passwords */
 
 enum pw_rc { PW_OK = 0, PW_MISMATCH, PW_BUSY, PW_ERROR };

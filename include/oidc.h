@@ -29,12 +29,18 @@ struct app {
 	struct store *st;
 	struct keyring *kr;
 	struct tmpl_set *tmpl;
-	struct throttle *throttle; /* login / registration rate state, in memory */
-	unsigned char secret[32];  /* server HMAC key (stored in the database): CSRF tokens, signed forms */
-	char *discovery;           /* the discovery document, serialised once at start */
-	struct dns_resolver *dns;  /* DNS discovery: the login re-check and the agents' dns-01 checks */
-	bool login_dns_check;      /* login_dns_check_on(conf) */
+	struct throttle *throttle;  /* login / registration rate state, in memory */
+	unsigned char secret[32];   /* server HMAC key (stored in the database): CSRF tokens, signed forms */
+	char *discovery;            /* the discovery document, serialised once at start */
+	struct dns_resolver *dns;   /* DNS discovery: the login re-check and the agents' dns-01 checks */
+	bool login_dns_check;       /* login_dns_check_on(conf) */
+	struct agent_metas *agents; /* cache of identity agents' configurations (agentmeta.c) */
 };
+
+struct agent_metas;
+/** agent_metas_new() / agent_metas_free(c): the cache of app->agents (main makes it); NULL on memory failure. */
+struct agent_metas *agent_metas_new(void);
+void agent_metas_free(struct agent_metas *c);
 
 /** oidc_routes(n): the route table of every endpoint (static storage); *n gets its length. */
 const struct http_route *oidc_routes(size_t *n);

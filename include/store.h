@@ -142,6 +142,33 @@ enum store_rc store_session_create(struct store *st, const struct session *s);
 /** store_session_get(st, id_hash, now, out): a live session of an active identity. */
 enum store_rc store_session_get(struct store *st, const char *id_hash, int64_t now, struct session **out);
 enum store_rc store_session_delete(struct store *st, const char *id_hash);
+/** store_session_list(st, identity_id, now, out): the identity's live sessions as a JSON array of {id (a short
+ * public handle: the first 16 characters of id_hash), auth_time, created_at, expires_at}, newest first. */
+enum store_rc store_session_list(struct store *st, int64_t identity_id, int64_t now, json_t **out);
+/** store_session_end(st, identity_id, handle): delete the identity's session whose handle (see
+ * store_session_list) is ${handle}; STORE_NOTFOUND when it has none. */
+enum store_rc store_session_end(struct store *st, int64_t identity_id, const char *handle);
+
+/* ------------------------------------------------------------------------------------------- consents */
+
+/* The user's decisions, per identity, client and claim: granted or refused (drafts/claims.md §3).  Deleted with
+ * the identity (the shared wipe) and with the client (cascade). */
+
+/** store_consent_get(st, identity_id, client_id, out): a JSON object {claim: true (granted) | false (refused)}
+ * of the decisions made for ${client_id}; {} when none. */
+enum store_rc store_consent_get(struct store *st, int64_t identity_id, const char *client_id, json_t **out);
+/** store_consent_set(st, identity_id, client_id, decisions, now): upsert every {claim: bool} of ${decisions} in
+ * one transaction. */
+enum store_rc store_consent_set(
+    struct store *st, int64_t identity_id, const char *client_id, json_t *decisions, int64_t now);
+/** store_consent_list(st, identity_id, out): a JSON array, one entry per client with decisions, newest first:
+ * {client_id, client_name (or null), redirect_uri (the first registered), updated_at, claims: {claim: bool}}. */
+enum store_rc store_consent_list(struct store *st, int64_t identity_id, json_t **out);
+/** store_consent_revoke(st, identity_id, client_id, claim, now): with a ${claim}, mark it refused; with NULL,
+ * delete every decision for ${client_id} and revoke the identity's grants of that client (their refresh and
+ * access tokens die), in one transaction.  STORE_NOTFOUND when there was nothing to revoke. */
+enum store_rc store_consent_revoke(
+    struct store *st, int64_t identity_id, const char *client_id, const char *claim, int64_t now);
 
 /* ------------------------------------------------------------------------------------ codes and grants */
 
@@ -154,7 +181,7 @@ struct authz_code {
 	char *scope;
 	char *nonce;          /* NULL when the RP sent none */
 	char *code_challenge; /* S256 challenge, NULL when none */
-	char *claims;         /* JSON text of the claims request, NULL when none (used by later issues) */
+	char *claims;         /* JSON array text of the granted claim names (clm, drafts/claims.md §3), or NULL */
 	char *amr;            /* JSON array text */
 	int64_t auth_time;
 	int64_t expires_at;
@@ -188,7 +215,7 @@ struct grant {
 	char *client_id;
 	int64_t identity_id;
 	char *scope;
-	char *claims; /* JSON text or NULL */
+	char *claims; /* JSON array text of the claim names granted with the code (clm), or NULL */
 	char *amr;
 	int64_t auth_time;
 	bool revoked;
@@ -332,6 +359,17 @@ enum store_rc store_deletion_confirm(struct store *st, const char *confirm_hash,
  * else the most recently deleted one that ${agent_id} held (for the agent's status request). */
 enum store_rc store_identity_by_identifier_any(
     struct store *st, const char *identifier, int64_t agent_id, struct identity **out);
+
+/* ------------------------------------------------------------------------------- the agent's claims */
+
+/* The reference agent (anchorid-agent serve) keeps its users' claims in its own database, opened with
+ * store_open like the authority's (the same schema; the authority never uses these rows). */
+
+/** store_claims_set(st, identifier, claims, now): merge the members of the JSON object ${claims} into the
+ * identifier's claims (a member whose value is null removes the claim), in one transaction. */
+enum store_rc store_claims_set(struct store *st, const char *identifier, json_t *claims, int64_t now);
+/** store_claims_get(st, identifier, out): the identifier's claims as a JSON object ({} when none). */
+enum store_rc store_claims_get(struct store *st, const char *identifier, json_t **out);
 
 /* ----------------------------------------------------------------------------------------------- misc */
 

@@ -122,6 +122,11 @@ static const struct conf_key conf_keys[] = {
 	/* [agents] */
 	L(agent_authz_ttl, 1, DAY, 3600),
 	I(agent_authz_per_hour, 1, 1000000, 600),
+
+	/* [outbound] */
+	S(outbound_ca_file, "", NULL),
+	B(outbound_allow_private, 0),
+	I(outbound_timeout_ms, 100, 60000, 10000),
 };
 
 #undef S

@@ -453,7 +453,7 @@ session_dns_ok(struct app *app, const struct request *req, struct response *resp
 		authz_error(app, resp, areq, "server_error", NULL);
 		return (false);
 	}
-	if ((status = login_dns_check(app, id->identifier, msg, sizeof(msg))) != 0) {
+	if ((status = login_dns_check(app, id, msg, sizeof(msg))) != 0) {
 		if (prompt_has(areq, "none"))
 			authz_error(app, resp, areq, status == 503 ? "temporarily_unavailable" : "access_denied",
 			    "the identifier's DNS record does not let it log in at this authority");
@@ -644,7 +644,7 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	if (pw_needs_rehash(id->password_hash) && pw_hash(pw, &rehash) == PW_OK)
 		store_identity_rehash(app->st, id->id, id->password_hash, rehash, now);
 	/* The DNS has the last word: the record must still name this authority (drafts/dns-discovery.md §12). */
-	if ((status = login_dns_check(app, canon, dmsg, sizeof(dmsg))) != 0) {
+	if ((status = login_dns_check(app, id, dmsg, sizeof(dmsg))) != 0) {
 		login_page(app, req, resp, areq, client, status, canon, dmsg);
 		snprintf(resp->note, sizeof(resp->note), "dns_refused");
 		goto out;

@@ -45,13 +45,32 @@ login_dns_check_on(const struct conf *conf)
 	return (!host_is_loopback(issuer_host(conf)));
 }
 
-/** login_dns_check(app, identifier, msg, msglen): 0 when ${identifier} (canonical) may log in here; else the
- * HTTP status to answer with (403 refused, 503 DNS unavailable, 500 no memory) and a sentence for the person in
- * ${msg}.  Always 0 when the check is off. */
-int
-login_dns_check(struct app *app, const char *identifier, char *msg, size_t msglen)
+/* Does the record's clp name the identity's agent (drafts/claims.md §2)?  Always true for an identity that no
+ * agent holds. */
+static bool
+clp_names_agent(struct app *app, const struct identity *id, const char *clp)
 {
-	const char *self = issuer_host(app->conf);
+	struct agent *a = NULL;
+	const char *host;
+	bool ok;
+
+	if (id->agent_id == 0)
+		return (true);
+	if (clp == NULL || store_agent_by_id(app->st, id->agent_id, &a) != STORE_OK)
+		return (false);
+	host = strstr(a->issuer, "://");
+	ok = openid_host_equal(clp, host != NULL ? host + 3 : a->issuer);
+	agent_free(a);
+	return (ok);
+}
+
+/** login_dns_check(app, id, msg, msglen): 0 when identity ${id} may log in here; else the HTTP status to answer
+ * with (403 refused, 503 DNS unavailable, 500 no memory) and a sentence for the person in ${msg}.  Always 0 when
+ * the check is off. */
+int
+login_dns_check(struct app *app, const struct identity *id, char *msg, size_t msglen)
+{
+	const char *self = issuer_host(app->conf), *identifier = id->identifier;
 	struct dns_discovery *d = NULL;
 	int status = 403;
 
@@ -63,14 +82,18 @@ login_dns_check(struct app *app, const char *identifier, char *msg, size_t msgle
 	}
 	switch (d->err) {
 	case DNS_DISC_OK:
-		if (openid_host_equal(d->record->iss, self)) {
+		if (!openid_host_equal(d->record->iss, self))
+			snprintf(msg, msglen,
+			    "%s belongs to another identity authority (%s), not to this one. Log in there, or ask "
+			    "your identity agent to move it here.",
+			    identifier, d->issuer);
+		else if (!clp_names_agent(app, id, d->record->clp))
+			snprintf(msg, msglen,
+			    "The DNS record of %s names another identity agent (%s) than the one that set it up here. "
+			    "Ask your identity agent to correct the record, or to transfer the identifier.",
+			    identifier, d->record->clp != NULL ? d->record->clp : "none");
+		else
 			status = 0;
-			break;
-		}
-		snprintf(msg, msglen,
-		    "%s belongs to another identity authority (%s), not to this one. Log in there, or ask your "
-		    "identity agent to move it here.",
-		    identifier, d->issuer);
 		break;
 	case DNS_DISC_NOT_FOUND:
 		snprintf(msg, msglen,
@@ -106,7 +129,7 @@ login_dns_check(struct app *app, const char *identifier, char *msg, size_t msgle
 	}
 	if (status != 0)
 		log_info("login refused for %s: %s: %s", identifier, dns_disc_name(d->err),
-		    d->error != NULL ? d->error : "the record names another issuer");
+		    d->error != NULL ? d->error : "the record names another issuer or agent");
 	dns_discovery_free(d);
 	return (status);
 }

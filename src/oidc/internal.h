@@ -39,10 +39,40 @@ void h_userinfo(void *ctx, const struct request *req, struct response *resp);   
 void h_revoke(void *ctx, const struct request *req, struct response *resp);          /* revoke.c */
 void h_logout(void *ctx, const struct request *req, struct response *resp);          /* session.c */
 
+/* claims.c: claims requests (drafts/claims.md §1). */
+#define CLAIMS_MAX_PARAM 4096 /* bytes of the claims parameter */
+#define CLAIMS_MAX 32         /* distinct claims in one request */
+#define CLAIMS_MAX_NAME 64    /* bytes of one claim name */
+#define CLAIMS_MAX_REASON 200 /* characters of a reason kept */
+/** claims_request(scope, claims_param, out, why, whylen): the claims requested by ${scope} (expanded per OIDC Core
+ * §5.4) and the claims parameter ${claims_param} (NULL when absent), as a new JSON array of {"name", "essential"
+ * (bool), "reason" (string, only when given)}: scope claims first in the order of drafts/claims.md §1, then the
+ * parameter's in order of appearance, each name once, the authority's own claims left out.  -1 and a sentence in
+ * ${why} when the parameter is invalid (invalid_request). */
+int claims_request(const char *scope, const char *claims_param, json_t **out, char *why, size_t whylen);
+/** claim_label(name): the standard claim's name in words ("E-mail address"), or NULL for another claim. */
+const char *claim_label(const char *name);
+
+/* agentmeta.c: identity agents' configurations (drafts/claims.md §2), fetched with httpc and cached. */
+struct agent_meta {
+	char *issuer;             /* as the document says; must equal the agent's registered issuer */
+	char *userinfo_endpoint;  /* https */
+	char *jwks_uri;           /* https */
+	json_t *claims_supported; /* array of strings (owned) */
+};
+void agent_meta_free(struct agent_meta *m);
+/** agent_meta_get(app, agent_issuer, out): the configuration of the agent at ${agent_issuer} (its registered
+ * https URL), from app->agents or fetched from ${agent_issuer}/.well-known/openid-configuration under the
+ * outbound_* settings; a copy in a new *${out}.  -1 (logged once per cache period) when it cannot be had. */
+int agent_meta_get(struct app *app, const char *agent_issuer, struct agent_meta **out);
+/** agent_meta_supports(m, claim): true when ${claim} is in m->claims_supported (NULL ${m}: false). */
+bool agent_meta_supports(const struct agent_meta *m, const char *claim);
+
 /* dnscheck.c: the login re-check of _openid (drafts/dns-discovery.md §12). */
-/** login_dns_check(app, identifier, msg, msglen): 0 when the canonical ${identifier}'s _openid record lets it
- * log in here; else the HTTP status (403 refused, 503 DNS unavailable, 500) and a sentence for the person. */
-int login_dns_check(struct app *app, const char *identifier, char *msg, size_t msglen);
+/** login_dns_check(app, id, msg, msglen): 0 when the _openid record of identity ${id} lets it log in here (iss
+ * names this issuer; clp names its agent, if it has one); else the HTTP status (403 refused, 503 DNS unavailable,
+ * 500) and a sentence for the person. */
+int login_dns_check(struct app *app, const struct identity *id, char *msg, size_t msglen);
 void h_setup(void *ctx, const struct request *req, struct response *resp);  /* setup.c */
 void h_delete(void *ctx, const struct request *req, struct response *resp); /* delete.c */
 

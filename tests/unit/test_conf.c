@@ -471,8 +471,8 @@ test_example(void)
 		} else
 			strncat(out, p, (size_t)(nl - p));
 	}
-	/* conf_keys[] has 46 keys (trusted_proxies included): every one is documented. */
-	CHECK(keys == 46);
+	/* conf_keys[] has 49 keys (trusted_proxies included): every one is documented. */
+	CHECK(keys == 49);
 	write_file(cfpath, out, strlen(out));
 	free(out);
 	CHECK(conf_init(&d) == 0);
@@ -532,6 +532,9 @@ test_example(void)
 	SAME_STR(login_dns_check);
 	SAME(agent_authz_ttl);
 	SAME(agent_authz_per_hour);
+	SAME_STR(outbound_ca_file);
+	SAME(outbound_allow_private);
+	SAME(outbound_timeout_ms);
 #undef SAME
 #undef SAME_STR
 	conf_release(&c);
