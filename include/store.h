@@ -82,7 +82,7 @@ enum store_rc store_identity_list(struct store *st, json_t **out);
 enum store_rc store_identity_set_state(struct store *st, int64_t id, enum identity_state state, int64_t now);
 /** store_identity_delete(st, id, now): in one transaction mark the identity deleted (identifier freed for
  * re-use, sub kept as a tombstone), wipe the password hash, and delete its sessions, codes, grants, refresh and
- * access tokens, setup tokens and deletion tokens.  STORE_NOTFOUND if absent or already deleted. */
+ * access tokens, setup tokens, deletion tokens and consents.  STORE_NOTFOUND if absent or already deleted. */
 enum store_rc store_identity_delete(struct store *st, int64_t id, int64_t now);
 
 /** store_identity_rehash(st, id, old_hash, new_hash, now): after a successful login, store the password hashed

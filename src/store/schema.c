@@ -174,6 +174,29 @@ const char *const schema_migrations[] = {
 	"  used_at INTEGER"
 	") STRICT;"
 	"CREATE INDEX deletion_tokens_identity ON deletion_tokens(identity_id);",
+
+	/* 3: per-claim consent and the agent's claims (drafts/claims.md §3, §5).  A consent is the user's decision
+     * for one identity, client and claim (granted 1, refused 0); it goes with the client by cascade and with the
+     * identity by identity_wipe() (identities are never deleted, only marked).  The primary key serves the
+     * identity foreign key, consents_client the client one.  agent_claims is the reference agent's own store
+     * (its database, opened with the same schema): one JSON text value per identifier and claim name. */
+	"CREATE TABLE consents ("
+	"  identity_id INTEGER NOT NULL REFERENCES identities(id),"
+	"  client_id TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,"
+	"  claim TEXT NOT NULL,"
+	"  granted INTEGER NOT NULL CHECK (granted IN (0, 1)),"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (identity_id, client_id, claim)"
+	") STRICT;"
+	"CREATE INDEX consents_client ON consents(client_id);"
+
+	"CREATE TABLE agent_claims ("
+	"  identifier TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (identifier, name)"
+	") STRICT;",
 };
 
 const size_t schema_nmigrations = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

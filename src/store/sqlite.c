@@ -48,6 +48,17 @@
 /* store_purge_expired() keeps an agent authorization this long after it expired: an agent that polls it meanwhile
  * reads "expired" instead of notFound (drafts/agent-provisioning.md §4). */
 #define STORE_AUTHZ_KEEP 86400
+/* store_session_list() shows a session as the first STORE_SESSION_HANDLE characters of its id_hash: 96 bits of a
+ * hash of the cookie, enough to tell an identity's sessions apart, nothing to log in with. */
+#define STORE_SESSION_HANDLE 16
+/* store_consent_set(): decisions per call: one consent page, whose claims are at most the 32 a request may name
+ * (drafts/claims.md §1) or the 20 the standard scopes expand to. */
+#define STORE_CONSENT_MAX 64
+/* store_claims_set(): members per call, and bytes per value as compact JSON: an identity's claims are a small
+ * profile that the agent's signed UserInfo carries whole (drafts/claims.md §5). */
+#define STORE_CLAIMS_MAX 64
+#define STORE_CLAIM_VALUE_MAX 4096
+/* Input over these limits or of the wrong type is STORE_CONFLICT: the caller's to fix, not an internal STORE_ERROR. */
 
 /* The prepared statements, one slot per connection each. */
 enum stmt_id {
@@ -70,6 +81,7 @@ enum stmt_id {
 	STMT_GRANTS_DELETE_IDENTITY,
 	STMT_SETUP_DELETE_IDENTITY,
 	STMT_DELETION_DELETE_IDENTITY,
+	STMT_CONSENTS_DELETE_IDENTITY,
 	STMT_IDENTITY_BY_IDENTIFIER_ANY,
 	STMT_IDENTITY_SET_AGENT,
 	STMT_SETUP_INSERT,
@@ -86,6 +98,13 @@ enum stmt_id {
 	STMT_SESSION_INSERT,
 	STMT_SESSION_GET,
 	STMT_SESSION_DELETE,
+	STMT_SESSION_LIST,
+	STMT_SESSION_END,
+	STMT_CONSENT_GET,
+	STMT_CONSENT_UPSERT,
+	STMT_CONSENT_LIST,
+	STMT_CONSENT_REFUSE,
+	STMT_CONSENT_DELETE_CLIENT,
 	STMT_CODE_INSERT,
 	STMT_CODE_GET,
 	STMT_CODE_CLAIM,
@@ -93,6 +112,7 @@ enum stmt_id {
 	STMT_GRANT_GET,
 	STMT_GRANT_REVOKE,
 	STMT_GRANT_REVOKE_CODE,
+	STMT_GRANT_REVOKE_CLIENT,
 	STMT_REFRESH_INSERT,
 	STMT_REFRESH_GET,
 	STMT_REFRESH_RETIRE,
@@ -121,6 +141,9 @@ enum stmt_id {
 	STMT_DELETION_PEEK,
 	STMT_DELETION_GET,
 	STMT_DELETION_USE,
+	STMT_CLAIMS_GET,
+	STMT_CLAIMS_UPSERT,
+	STMT_CLAIMS_DELETE,
 	STMT_PURGE_CODES,
 	STMT_PURGE_SESSIONS,
 	STMT_PURGE_SETUP,
@@ -141,6 +164,8 @@ enum stmt_id {
 #define KEY_COLS "kid, alg, jwk, created_at, activate_at, retire_at, expire_at"
 #define AGENT_COLS "id, name, issuer, jwk, thumbprint, state, created_at, updated_at"
 #define AUTHZ_COLS "id, agent_id, identifier, action, token, thumbprint, created_at, expires_at, finalized_at"
+/* Every revocation of grants is one of these statements, run by grants_revoke(). */
+#define GRANT_REVOKE_SQL "UPDATE grants SET revoked = 1 WHERE "
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -170,6 +195,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SETUP_DELETE_IDENTITY] = "DELETE FROM setup_tokens WHERE identity_id = ?",
 	/* Used deletion tokens stay until they expire: store_deletion_confirm() tells a replay from an unknown one. */
 	[STMT_DELETION_DELETE_IDENTITY] = "DELETE FROM deletion_tokens WHERE identity_id = ? AND used_at IS NULL",
+	[STMT_CONSENTS_DELETE_IDENTITY] = "DELETE FROM consents WHERE identity_id = ?",
 	/* The live identity, else the agent's most recently deleted one: one SELECT, one snapshot, each half on an
 	 * index (identities_identifier_live, identities_agent). */
 	[STMT_IDENTITY_BY_IDENTIFIER_ANY] =
@@ -201,6 +227,27 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	                     "FROM sessions s JOIN identities i ON i.id = s.identity_id "
 	                     "WHERE s.id_hash = ? AND s.expires_at > ? AND i.state = 'active'",
 	[STMT_SESSION_DELETE] = "DELETE FROM sessions WHERE id_hash = ?",
+	[STMT_SESSION_LIST] = "SELECT substr(id_hash, 1, ?1), auth_time, created_at, expires_at FROM sessions "
+	                      "WHERE identity_id = ?2 AND expires_at > ?3 ORDER BY created_at DESC, rowid DESC",
+	/* The handle compared as a string, on the identity's sessions only (the sessions_identity index). */
+	[STMT_SESSION_END] = "DELETE FROM sessions WHERE identity_id = ?1 AND substr(id_hash, 1, ?2) = ?3",
+
+	[STMT_CONSENT_GET] = "SELECT claim, granted FROM consents WHERE identity_id = ? AND client_id = ? "
+	                     "ORDER BY claim",
+	[STMT_CONSENT_UPSERT] = "INSERT INTO consents(identity_id, client_id, claim, granted, updated_at) "
+	                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (identity_id, client_id, claim) "
+	                        "DO UPDATE SET granted = excluded.granted, updated_at = excluded.updated_at",
+	/* One row per decision, grouped by client, the client most recently decided for first: one SELECT, one
+	 * snapshot. */
+	[STMT_CONSENT_LIST] =
+	    "SELECT m.client_id, cl.metadata, m.updated_at, k.claim, k.granted FROM ("
+	    "SELECT client_id, MAX(updated_at) AS updated_at FROM consents WHERE identity_id = ?1 "
+	    "GROUP BY client_id) m "
+	    "JOIN consents k ON k.identity_id = ?1 AND k.client_id = m.client_id "
+	    "JOIN clients cl ON cl.client_id = m.client_id ORDER BY m.updated_at DESC, m.client_id, k.claim",
+	[STMT_CONSENT_REFUSE] = "UPDATE consents SET granted = 0, updated_at = ?1 "
+	                        "WHERE identity_id = ?2 AND client_id = ?3 AND claim = ?4 AND granted = 1",
+	[STMT_CONSENT_DELETE_CLIENT] = "DELETE FROM consents WHERE identity_id = ? AND client_id = ?",
 
 	[STMT_CODE_INSERT] =
 	    "INSERT INTO codes(code_hash, client_id, identity_id, redirect_uri, scope, nonce, "
@@ -213,8 +260,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_GRANT_INSERT] = "INSERT INTO grants(grant_id, code_hash, client_id, identity_id, scope, claims, amr, "
 	                      "auth_time, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_GRANT_GET] = "SELECT " GRANT_COLS " FROM grants g WHERE g.grant_id = ?",
-	[STMT_GRANT_REVOKE] = "UPDATE grants SET revoked = 1 WHERE grant_id = ?",
-	[STMT_GRANT_REVOKE_CODE] = "UPDATE grants SET revoked = 1 WHERE code_hash = ?",
+	[STMT_GRANT_REVOKE] = GRANT_REVOKE_SQL "grant_id = ?",
+	[STMT_GRANT_REVOKE_CODE] = GRANT_REVOKE_SQL "code_hash = ?",
+	[STMT_GRANT_REVOKE_CLIENT] = GRANT_REVOKE_SQL "identity_id = ? AND client_id = ? AND revoked = 0",
 	[STMT_REFRESH_INSERT] = "INSERT INTO refresh_tokens(refresh_hash, grant_id, expires_at) VALUES (?, ?, ?)",
 	[STMT_REFRESH_GET] = "SELECT r.grant_id, r.expires_at, r.retired_at, g.client_id, g.revoked, i.state "
 	                     "FROM refresh_tokens r JOIN grants g ON g.grant_id = r.grant_id "
@@ -225,9 +273,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_ACCESS_CHECK] = "SELECT " GRANT_COLS " FROM access_tokens a JOIN grants g ON g.grant_id = a.grant_id "
 	                      "JOIN identities i ON i.id = g.identity_id "
 	                      "WHERE a.jti = ? AND a.expires_at > ? AND g.revoked = 0 AND i.state = 'active'",
-	[STMT_REVOKE_REFRESH] =
-	    "UPDATE grants SET revoked = 1 "
-	    "WHERE grant_id = (SELECT grant_id FROM refresh_tokens WHERE refresh_hash = ?) AND client_id = ?",
+	[STMT_REVOKE_REFRESH] = GRANT_REVOKE_SQL "grant_id = (SELECT grant_id FROM refresh_tokens "
+	                                         "WHERE refresh_hash = ?) AND client_id = ?",
 	[STMT_REVOKE_ACCESS] = "DELETE FROM access_tokens "
 	                       "WHERE jti = ? AND grant_id IN (SELECT grant_id FROM grants WHERE client_id = ?)",
 
@@ -263,6 +310,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	                       "WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
 	[STMT_DELETION_GET] = "SELECT identity_id, expires_at, used_at FROM deletion_tokens WHERE token_hash = ?",
 	[STMT_DELETION_USE] = "UPDATE deletion_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+
+	[STMT_CLAIMS_GET] = "SELECT name, value FROM agent_claims WHERE identifier = ? ORDER BY name",
+	[STMT_CLAIMS_UPSERT] = "INSERT INTO agent_claims(identifier, name, value, updated_at) VALUES (?, ?, ?, ?) "
+	                       "ON CONFLICT (identifier, name) DO UPDATE SET value = excluded.value, "
+	                       "updated_at = excluded.updated_at",
+	[STMT_CLAIMS_DELETE] = "DELETE FROM agent_claims WHERE identifier = ? AND name = ?",
 
 	[STMT_PURGE_CODES] = "DELETE FROM codes WHERE expires_at <= ?",
 	[STMT_PURGE_SESSIONS] = "DELETE FROM sessions WHERE expires_at <= ?",
@@ -794,6 +847,16 @@ q_new(int64_t n, const char *what)
 	return (STORE_ERROR);
 }
 
+/* grants_revoke(c, id, args, n): inside the caller's transaction, revoke the grants that ${id}, one of the
+ * GRANT_REVOKE_SQL statements, selects: their refresh and access tokens fail every check from now on
+ * (store_refresh_rotate(), store_access_check()) and store_purge_expired() deletes the rows.  STORE_OK when it
+ * matched a grant, STORE_NOTFOUND when none.  Every revocation goes through here. */
+static enum store_rc
+grants_revoke(struct conn *c, enum stmt_id id, const struct qarg *args, size_t n)
+{
+	return (q_rc(q_exec(c, id, args, n)));
+}
+
 /* ------------------------------------------------------------------------------------------------ open */
 
 /* migrate(c): apply the migrations the database lacks, each with its schema_version row in one transaction;
@@ -1196,14 +1259,15 @@ out:
 
 /* identity_wipe(c, id, now): inside the caller's transaction, mark identity ${id} deleted (identifier freed for
  * re-use, sub kept as a tombstone), wipe the password hash, and delete its sessions, codes, grants (with their
- * refresh and access tokens, by cascade), setup tokens and pending deletion tokens.  STORE_NOTFOUND (nothing
- * written) if absent or already deleted.  The one deletion of store_identity_delete(), store_provision_delete()
- * and store_deletion_confirm(). */
+ * refresh and access tokens, by cascade), consents, setup tokens and pending deletion tokens.  STORE_NOTFOUND
+ * (nothing written) if absent or already deleted.  The one deletion of store_identity_delete(),
+ * store_provision_delete() and store_deletion_confirm(). */
 static enum store_rc
 identity_wipe(struct conn *c, int64_t id, int64_t now)
 {
 	static const enum stmt_id deps[] = { STMT_SESSIONS_DELETE_IDENTITY, STMT_CODES_DELETE_IDENTITY,
-		STMT_GRANTS_DELETE_IDENTITY, STMT_SETUP_DELETE_IDENTITY, STMT_DELETION_DELETE_IDENTITY };
+		STMT_GRANTS_DELETE_IDENTITY, STMT_CONSENTS_DELETE_IDENTITY, STMT_SETUP_DELETE_IDENTITY,
+		STMT_DELETION_DELETE_IDENTITY };
 	enum store_rc rc;
 	size_t i;
 
@@ -1216,8 +1280,8 @@ identity_wipe(struct conn *c, int64_t id, int64_t now)
 
 /** store_identity_delete(st, id, now): in one transaction mark the identity deleted (identifier freed for re-use,
  * sub kept as a tombstone), wipe the password hash, and delete its sessions, codes, grants (with their refresh
- * and access tokens, by cascade), setup tokens and deletion tokens.  STORE_NOTFOUND if absent or already
- * deleted. */
+ * and access tokens, by cascade), consents, setup tokens and deletion tokens (identity_wipe()).  STORE_NOTFOUND if
+ * absent or already deleted. */
 enum store_rc
 store_identity_delete(struct store *st, int64_t id, int64_t now)
 {
@@ -1568,6 +1632,238 @@ store_session_delete(struct store *st, const char *id_hash)
 	return (tx_end(c, q_rc(q_exec(c, STMT_SESSION_DELETE, QARGS(QT(id_hash))))));
 }
 
+/** store_session_list(st, identity_id, now, out): the live sessions of ${identity_id} (expiring after ${now}),
+ * newest first, as a JSON array of {id (the handle: the first STORE_SESSION_HANDLE characters of id_hash),
+ * auth_time, created_at, expires_at}; caller json_decref()s. */
+enum store_rc
+store_session_list(struct store *st, int64_t identity_id, int64_t now, json_t **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	json_t *a = NULL, *o;
+	enum store_rc rc = STORE_ERROR;
+	int step;
+
+	if ((c = conn_get(st)) == NULL ||
+	    (s = q_bind(c, STMT_SESSION_LIST, QARGS(QI(STORE_SESSION_HANDLE), QI(identity_id), QI(now)))) == NULL)
+		return (STORE_ERROR);
+	if ((a = json_array()) == NULL)
+		goto oom;
+	while ((step = q_step(c, s)) == SQLITE_ROW) {
+		o = json_pack("{s:s, s:I, s:I, s:I}", "id", (const char *)sqlite3_column_text(s, 0), "auth_time",
+		    (json_int_t)sqlite3_column_int64(s, 1), "created_at", (json_int_t)sqlite3_column_int64(s, 2),
+		    "expires_at", (json_int_t)sqlite3_column_int64(s, 3));
+		if (o == NULL || json_array_append_new(a, o) == -1)
+			goto oom;
+	}
+	if (step == -1) {
+		s = NULL; /* done by q_step() */
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	rc = STORE_OK;
+	goto out;
+oom:
+	log_warnx("store: session list: out of memory");
+out:
+	q_done(s);
+	json_decref(a);
+	return (rc);
+}
+
+/** store_session_end(st, identity_id, handle): delete the session of ${identity_id} whose handle (see
+ * store_session_list()) is ${handle}; STORE_NOTFOUND when it has none.  A handle is compared as a string of
+ * exactly STORE_SESSION_HANDLE characters, never as a pattern, and only against that identity's sessions. */
+enum store_rc
+store_session_end(struct store *st, int64_t identity_id, const char *handle)
+{
+	struct conn *c;
+	enum store_rc rc;
+
+	if (handle == NULL || strlen(handle) != STORE_SESSION_HANDLE)
+		return (STORE_NOTFOUND);
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	rc = q_rc(q_exec(c, STMT_SESSION_END, QARGS(QI(identity_id), QI(STORE_SESSION_HANDLE), QT(handle))));
+	return (tx_end(c, rc));
+}
+
+/* -------------------------------------------------------------------------------------------------- consents */
+
+/** store_consent_get(st, identity_id, client_id, out): the decisions of ${identity_id} for ${client_id} as a JSON
+ * object {claim: true (granted) | false (refused)}, {} when there are none; caller json_decref()s. */
+enum store_rc
+store_consent_get(struct store *st, int64_t identity_id, const char *client_id, json_t **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	json_t *o = NULL;
+	enum store_rc rc = STORE_ERROR;
+	int step;
+
+	if ((c = conn_get(st)) == NULL ||
+	    (s = q_bind(c, STMT_CONSENT_GET, QARGS(QI(identity_id), QT(client_id)))) == NULL)
+		return (STORE_ERROR);
+	if ((o = json_object()) == NULL)
+		goto oom;
+	while ((step = q_step(c, s)) == SQLITE_ROW) {
+		if (json_object_set_new(o, (const char *)sqlite3_column_text(s, 0),
+		        json_boolean(sqlite3_column_int64(s, 1) != 0)) == -1)
+			goto oom;
+	}
+	if (step == -1) {
+		s = NULL; /* done by q_step() */
+		goto out;
+	}
+	*out = o;
+	o = NULL;
+	rc = STORE_OK;
+	goto out;
+oom:
+	log_warnx("store: consent: out of memory");
+out:
+	q_done(s);
+	json_decref(o);
+	return (rc);
+}
+
+/** store_consent_set(st, identity_id, client_id, decisions, now): upsert every {claim: bool} of the JSON object
+ * ${decisions} (true: granted, false: refused) in one transaction, all or nothing.  STORE_CONFLICT for more than
+ * STORE_CONSENT_MAX decisions, a value that is not a boolean, or ${decisions} not an object; STORE_NOTFOUND when
+ * the identity is absent or deleted or the client absent. */
+enum store_rc
+store_consent_set(struct store *st, int64_t identity_id, const char *client_id, json_t *decisions, int64_t now)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	const char *claim;
+	json_t *v;
+	enum store_rc rc = STORE_ERROR;
+	int step;
+
+	if (!json_is_object(decisions) || json_object_size(decisions) > STORE_CONSENT_MAX)
+		return (STORE_CONFLICT);
+	json_object_foreach(decisions, claim, v)
+	{
+		if (!json_is_boolean(v))
+			return (STORE_CONFLICT);
+	}
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	/* Under the write lock: no decisions outlive a deletion that commits first (identity_wipe()). */
+	if ((s = q_bind(c, STMT_IDENTITY_STATE, QARGS(QI(identity_id)))) == NULL || (step = q_step(c, s)) == -1)
+		goto out;
+	rc = step == SQLITE_DONE || col_is(s, 0, identity_state_name(IDENTITY_DELETED)) ? STORE_NOTFOUND : STORE_OK;
+	q_done(s);
+	json_object_foreach(decisions, claim, v)
+	{
+		if (rc != STORE_OK)
+			break;
+		rc = q_rc(q_exec(c, STMT_CONSENT_UPSERT,
+		    QARGS(QI(identity_id), QT(client_id), QT(claim), QI(json_is_true(v) ? 1 : 0), QI(now))));
+	}
+out:
+	return (tx_end_ok(c, rc));
+}
+
+/* consent_entry(client_id, metadata, updated_at): a new store_consent_list() entry, its claims still {}, with
+ * client_name and the first redirect_uri taken from the registered ${metadata} (JSON text), null when absent. */
+static json_t *
+consent_entry(const char *client_id, const char *metadata, int64_t updated_at)
+{
+	json_t *meta, *name, *uri, *e;
+	json_error_t jerr;
+
+	if ((meta = json_loads(metadata != NULL ? metadata : "", 0, &jerr)) == NULL) {
+		log_warnx("store: client %s metadata: %s", client_id, jerr.text);
+		return (NULL);
+	}
+	name = json_object_get(meta, "client_name");
+	uri = json_array_get(json_object_get(meta, "redirect_uris"), 0);
+	e = json_pack("{s:s, s:O?, s:O?, s:I, s:{}}", "client_id", client_id, "client_name",
+	    json_is_string(name) ? name : NULL, "redirect_uri", json_is_string(uri) ? uri : NULL, "updated_at",
+	    (json_int_t)updated_at, "claims");
+	if (e == NULL)
+		log_warnx("store: consent list: out of memory");
+	json_decref(meta);
+	return (e);
+}
+
+/** store_consent_list(st, identity_id, out): a JSON array, one entry per client ${identity_id} has decisions for,
+ * the most recently decided for first: {client_id, client_name (null when the metadata has none), redirect_uri
+ * (the first registered, or null), updated_at (the latest decision), claims: {claim: bool}}; caller
+ * json_decref()s. */
+enum store_rc
+store_consent_list(struct store *st, int64_t identity_id, json_t **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	json_t *a = NULL, *e = NULL;
+	enum store_rc rc = STORE_ERROR;
+	int step;
+
+	if ((c = conn_get(st)) == NULL || (s = q_bind(c, STMT_CONSENT_LIST, QARGS(QI(identity_id)))) == NULL)
+		return (STORE_ERROR);
+	if ((a = json_array()) == NULL)
+		goto oom;
+	while ((step = q_step(c, s)) == SQLITE_ROW) {
+		/* Rows come grouped by client: a new client_id starts a new entry. */
+		if (e == NULL || !col_is(s, 0, json_string_value(json_object_get(e, "client_id")))) {
+			if ((e = consent_entry((const char *)sqlite3_column_text(s, 0),
+			         (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2))) == NULL)
+				goto out;
+			if (json_array_append_new(a, e) == -1)
+				goto oom;
+		}
+		if (json_object_set_new(json_object_get(e, "claims"), (const char *)sqlite3_column_text(s, 3),
+		        json_boolean(sqlite3_column_int64(s, 4) != 0)) == -1)
+			goto oom;
+	}
+	if (step == -1) {
+		s = NULL; /* done by q_step() */
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	rc = STORE_OK;
+	goto out;
+oom:
+	log_warnx("store: consent list: out of memory");
+out:
+	q_done(s);
+	json_decref(a);
+	return (rc);
+}
+
+/** store_consent_revoke(st, identity_id, client_id, claim, now): with a ${claim}, mark that granted claim refused;
+ * with NULL, delete every decision of ${identity_id} for ${client_id} and revoke the identity's grants of that
+ * client (grants_revoke(): their refresh and access tokens die), in one transaction.  STORE_NOTFOUND when nothing
+ * changed (no such granted claim; no decision and no live grant). */
+enum store_rc
+store_consent_revoke(struct store *st, int64_t identity_id, const char *client_id, const char *claim, int64_t now)
+{
+	struct conn *c;
+	enum store_rc rc;
+	int64_t n;
+
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if (claim != NULL) {
+		rc = q_rc(q_exec(c, STMT_CONSENT_REFUSE, QARGS(QI(now), QI(identity_id), QT(client_id), QT(claim))));
+		goto out;
+	}
+	if ((n = q_exec(c, STMT_CONSENT_DELETE_CLIENT, QARGS(QI(identity_id), QT(client_id)))) < 0) {
+		rc = STORE_ERROR;
+		goto out;
+	}
+	rc = grants_revoke(c, STMT_GRANT_REVOKE_CLIENT, QARGS(QI(identity_id), QT(client_id)));
+	if (rc == STORE_NOTFOUND && n > 0)
+		rc = STORE_OK;
+out:
+	return (tx_end_ok(c, rc));
+}
+
 /* ------------------------------------------------------------------------------------------ codes and grants */
 
 /** store_code_create(st, c): insert the code ${c} (its grant_id is ignored); STORE_CONFLICT if its hash exists,
@@ -1644,7 +1940,8 @@ store_code_redeem(struct store *st, const char *code_hash, const char *client_id
 	if (used) {
 		q_done(s);
 		s = NULL;
-		rc = q_exec(c, STMT_GRANT_REVOKE_CODE, QARGS(QT(code_hash))) < 0 ? STORE_ERROR : STORE_REPLAY;
+		if ((rc = grants_revoke(c, STMT_GRANT_REVOKE_CODE, QARGS(QT(code_hash)))) != STORE_ERROR)
+			rc = STORE_REPLAY;
 		goto out;
 	}
 	if (sqlite3_column_int64(s, 10) <= now || !active) {
@@ -1788,7 +2085,8 @@ store_refresh_rotate(struct store *st, const char *refresh_hash, const char *cli
 	/* RFC 9700 §4.14.2: a rotated token used again means it leaked: revoke the whole family (again, if it was
 	 * already: every reuse is reported). */
 	if (retired) {
-		rc = q_exec(c, STMT_GRANT_REVOKE, QARGS(QT(grant_id))) < 0 ? STORE_ERROR : STORE_REPLAY;
+		if ((rc = grants_revoke(c, STMT_GRANT_REVOKE, QARGS(QT(grant_id)))) != STORE_ERROR)
+			rc = STORE_REPLAY;
 		goto out;
 	}
 	if (revoked || expires_at <= now || !active) {
@@ -1867,7 +2165,7 @@ store_grant_revoke(struct store *st, const char *grant_id)
 
 	if ((c = tx_begin(st)) == NULL)
 		return (STORE_ERROR);
-	return (tx_end(c, q_rc(q_exec(c, STMT_GRANT_REVOKE, QARGS(QT(grant_id))))));
+	return (tx_end(c, grants_revoke(c, STMT_GRANT_REVOKE, QARGS(QT(grant_id)))));
 }
 
 /** store_access_check(st, jti, now, out): the grant of a live, unrevoked access token whose identity is active;
@@ -1898,7 +2196,7 @@ store_revoke_refresh(struct store *st, const char *refresh_hash, const char *cli
 
 	if ((c = tx_begin(st)) == NULL)
 		return (STORE_ERROR);
-	return (tx_end(c, q_rc(q_exec(c, STMT_REVOKE_REFRESH, QARGS(QT(refresh_hash), QT(client_id))))));
+	return (tx_end(c, grants_revoke(c, STMT_REVOKE_REFRESH, QARGS(QT(refresh_hash), QT(client_id)))));
 }
 
 /** store_revoke_access(st, jti, client_id): revoke (delete the record of) one access token of ${client_id};
@@ -2647,4 +2945,84 @@ enum store_rc
 store_identity_by_identifier_any(struct store *st, const char *identifier, int64_t agent_id, struct identity **out)
 {
 	return (identity_get(st, STMT_IDENTITY_BY_IDENTIFIER_ANY, QARGS(QT(identifier), QI(agent_id)), out));
+}
+
+/* --------------------------------------------------------------------------------------------- agent claims */
+
+/** store_claims_set(st, identifier, claims, now): merge the members of the JSON object ${claims} into the claims
+ * of ${identifier} (a member whose value is null removes the claim; any other value is stored as compact JSON
+ * text), in one transaction, all or nothing.  STORE_CONFLICT for ${claims} not an object, more than
+ * STORE_CLAIMS_MAX members, or a value over STORE_CLAIM_VALUE_MAX bytes serialised. */
+enum store_rc
+store_claims_set(struct store *st, const char *identifier, json_t *claims, int64_t now)
+{
+	struct conn *c;
+	const char *name;
+	json_t *v;
+	char *text = NULL;
+	enum store_rc rc = STORE_OK;
+
+	if (!json_is_object(claims) || json_object_size(claims) > STORE_CLAIMS_MAX)
+		return (STORE_CONFLICT);
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	json_object_foreach(claims, name, v)
+	{
+		if (json_is_null(v)) {
+			if (q_exec(c, STMT_CLAIMS_DELETE, QARGS(QT(identifier), QT(name))) < 0)
+				rc = STORE_ERROR;
+		} else if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+			log_warnx("store: claim %s: out of memory", name);
+			rc = STORE_ERROR;
+		} else if (strlen(text) > STORE_CLAIM_VALUE_MAX)
+			rc = STORE_CONFLICT;
+		else
+			rc = q_rc(q_exec(c, STMT_CLAIMS_UPSERT, QARGS(QT(identifier), QT(name), QT(text), QI(now))));
+		free(text);
+		text = NULL;
+		if (rc != STORE_OK)
+			break;
+	}
+	return (tx_end_ok(c, rc));
+}
+
+/** store_claims_get(st, identifier, out): the claims of ${identifier} as a JSON object ({} when none); caller
+ * json_decref()s. */
+enum store_rc
+store_claims_get(struct store *st, const char *identifier, json_t **out)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	json_t *o = NULL, *v;
+	json_error_t jerr;
+	enum store_rc rc = STORE_ERROR;
+	int step;
+
+	if ((c = conn_get(st)) == NULL || (s = q_bind(c, STMT_CLAIMS_GET, QARGS(QT(identifier)))) == NULL)
+		return (STORE_ERROR);
+	if ((o = json_object()) == NULL)
+		goto oom;
+	while ((step = q_step(c, s)) == SQLITE_ROW) {
+		if ((v = json_loads((const char *)sqlite3_column_text(s, 1), JSON_DECODE_ANY, &jerr)) == NULL) {
+			log_warnx("store: claim %s of %s: %s", (const char *)sqlite3_column_text(s, 0), identifier,
+			    jerr.text);
+			goto out;
+		}
+		if (json_object_set_new(o, (const char *)sqlite3_column_text(s, 0), v) == -1)
+			goto oom;
+	}
+	if (step == -1) {
+		s = NULL; /* done by q_step() */
+		goto out;
+	}
+	*out = o;
+	o = NULL;
+	rc = STORE_OK;
+	goto out;
+oom:
+	log_warnx("store: claims: out of memory");
+out:
+	q_done(s);
+	json_decref(o);
+	return (rc);
 }
