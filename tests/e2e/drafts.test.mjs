@@ -61,8 +61,9 @@ function jsonBlocks(file) {
 	return blocks;
 }
 
-// The examples of drafts/agent-provisioning.md are checked against the agent API by agent.test.mjs.
-const CHECKED_ELSEWHERE = new Set(['agent-provisioning.md']);
+// The examples of drafts/agent-provisioning.md are checked against the agent API by agent.test.mjs, those of
+// drafts/claims.md (userinfo_distributed, agent_token, agent_userinfo) by claims.test.mjs.
+const CHECKED_ELSEWHERE = new Set(['agent-provisioning.md', 'claims.md']);
 
 function allBlocks() {
 	return fs.readdirSync(DRAFTS).filter((f) => f.endsWith('.md') && !CHECKED_ELSEWHERE.has(f)).sort()
