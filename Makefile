@@ -29,7 +29,7 @@ DEPS_RUN  = gcc make pkg-config openssl libmicrohttpd-dev libcjose-dev libjansso
 DEPS_TEST = $(DEPS_RUN) clang libclang-rt-14-dev curl apache2 libapache2-mod-auth-openidc chromium \
             valgrind wrk cppcheck clang-format clang-tidy sqlite3 knot knot-dnsutils ldnsutils getdns-utils
 
-.PHONY: all deps deps-test run test unit e2e check valgrind lint fuzz fuzz-bins fuzz-replay bench clean certs
+.PHONY: all deps deps-test run test unit e2e check valgrind lint fuzz fuzz-bins fuzz-replay bench clean certs demo
 
 all: $(BUILD)/anchorid $(BUILD)/anchorid-agent
 
@@ -95,6 +95,11 @@ certs/server.pem:
 run: deps all certs
 	@mkdir -p var
 	$(BUILD)/anchorid $(if $(CONF),-c $(CONF))
+
+# demo: the whole federation on loopback (DNSSEC test bed, authority, agent, a demo relying party) with a
+# provisioned identifier; prints the URL, identifier and password, runs until Ctrl-C (tests/demo/run.sh).
+demo: deps-test all
+	ANCHORID=$(BUILD)/anchorid ANCHORID_AGENT=$(BUILD)/anchorid-agent tests/demo/run.sh
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -64,6 +64,8 @@ bool login_dns_check_on(const struct conf *conf);
 #define OIDC_PATH_LOGOUT "/logout"
 #define OIDC_PATH_SETUP "/setup"
 #define OIDC_PATH_DELETE "/delete" /* the user's confirmation of a deletion an agent asked for */
+/* The user's own page: decisions per relying party, sessions (drafts/claims.md §6). */
+#define OIDC_PATH_ACCOUNT "/account"
 #define OIDC_PATH_STATIC "/static/"
 
 /* --------------------------------------------------------------------------------------- identities */

@@ -5,11 +5,18 @@
  *   anchorid-agent keygen [--alg ES256|ES384|RS256] KEYFILE
  *   anchorid-agent [--authority URL] [--name NAME] [--key KEYFILE] [--ca-file FILE] [--hook CMD]
  *                  [--wait SECONDS] provision|transfer|delete|status|setup-url IDENTIFIER
+ *   anchorid-agent [--issuer URL] [--authority URL] [--key KEYFILE] [--ca-file FILE] [--listen ADDR] [--port N]
+ *                  [--tls-cert FILE] [--tls-key FILE] [--database FILE] [--upstream ADDR@PORT]
+ *                  [--trust-anchor FILE] [--dnssec require|allow-insecure] [--allow-private-authority] serve
+ *   anchorid-agent [--database FILE] claims set IDENTIFIER name=VALUE|name:=JSON...
+ *   anchorid-agent [--database FILE] claims get IDENTIFIER
  *
  * Every option but --alg may also come from the environment as ANCHORID_AGENT_<OPTION> (AUTHORITY, NAME, KEY,
- * CA_FILE, HOOK, WAIT); a flag wins over its variable.
+ * CA_FILE, HOOK, WAIT, ISSUER, LISTEN, PORT, TLS_CERT, TLS_KEY, DATABASE, UPSTREAM, TRUST_ANCHOR, DNSSEC,
+ * ALLOW_PRIVATE_AUTHORITY = yes|no); a flag wins over its variable.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +25,25 @@
 #include "agentd/agentd.h"
 #include "util.h"
 
-enum { OPT_AUTHORITY = 256, OPT_NAME, OPT_KEY, OPT_CA_FILE, OPT_HOOK, OPT_WAIT, OPT_ALG };
+enum {
+	OPT_AUTHORITY = 256,
+	OPT_NAME,
+	OPT_KEY,
+	OPT_CA_FILE,
+	OPT_HOOK,
+	OPT_WAIT,
+	OPT_ALG,
+	OPT_ISSUER,
+	OPT_LISTEN,
+	OPT_PORT,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_DATABASE,
+	OPT_UPSTREAM,
+	OPT_TRUST_ANCHOR,
+	OPT_DNSSEC,
+	OPT_ALLOW_PRIVATE_AUTHORITY,
+};
 
 static const struct option long_opts[] = {
 	{ "authority", required_argument, NULL, OPT_AUTHORITY },
@@ -28,6 +53,16 @@ static const struct option long_opts[] = {
 	{ "hook", required_argument, NULL, OPT_HOOK },
 	{ "wait", required_argument, NULL, OPT_WAIT },
 	{ "alg", required_argument, NULL, OPT_ALG },
+	{ "issuer", required_argument, NULL, OPT_ISSUER },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "database", required_argument, NULL, OPT_DATABASE },
+	{ "upstream", required_argument, NULL, OPT_UPSTREAM },
+	{ "trust-anchor", required_argument, NULL, OPT_TRUST_ANCHOR },
+	{ "dnssec", required_argument, NULL, OPT_DNSSEC },
+	{ "allow-private-authority", no_argument, NULL, OPT_ALLOW_PRIVATE_AUTHORITY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -39,7 +74,15 @@ usage(void)
 	    "usage: anchorid-agent keygen [--alg ES256|ES384|RS256] keyfile\n"
 	    "       anchorid-agent [--authority url] [--name name] [--key keyfile] [--ca-file file] [--hook cmd]\n"
 	    "                      [--wait seconds] provision|transfer|delete|status|setup-url identifier\n"
-	    "options also from the environment: ANCHORID_AGENT_AUTHORITY, _NAME, _KEY, _CA_FILE, _HOOK, _WAIT\n");
+	    "       anchorid-agent --issuer url --authority url --key keyfile [--ca-file file] [--listen addr]\n"
+	    "                      [--port n] [--tls-cert file] [--tls-key file] [--database file]\n"
+	    "                      [--upstream addr@port] [--trust-anchor file] [--dnssec require|allow-insecure]\n"
+	    "                      [--allow-private-authority] serve\n"
+	    "       anchorid-agent [--database file] claims set identifier name=value|name:=json...\n"
+	    "       anchorid-agent [--database file] claims get identifier\n"
+	    "options also from the environment: ANCHORID_AGENT_AUTHORITY, _NAME, _KEY, _CA_FILE, _HOOK, _WAIT,\n"
+	    "  _ISSUER, _LISTEN, _PORT, _TLS_CERT, _TLS_KEY, _DATABASE, _UPSTREAM, _TRUST_ANCHOR, _DNSSEC,\n"
+	    "  _ALLOW_PRIVATE_AUTHORITY (yes or no)\n");
 	exit(2);
 }
 
@@ -55,6 +98,44 @@ parse_wait(const char *s, int *out)
 		exit(2);
 	}
 	*out = (int)v;
+}
+
+/* parse_port(s, out): --port / ANCHORID_AGENT_PORT: 1..65535. */
+static void
+parse_port(const char *s, int *out)
+{
+	int64_t v;
+
+	if (str_parse_i64(s, 1, 65535, &v) == -1) {
+		fprintf(stderr, "anchorid-agent: --port: not a port number from 1 to 65535: %s\n", s);
+		exit(2);
+	}
+	*out = (int)v;
+}
+
+/* parse_dnssec(s, out): --dnssec / ANCHORID_AGENT_DNSSEC: require (the default) or allow-insecure. */
+static void
+parse_dnssec(const char *s, bool *out)
+{
+	if (strcmp(s, "require") != 0 && strcmp(s, "allow-insecure") != 0) {
+		fprintf(stderr, "anchorid-agent: --dnssec: require or allow-insecure, not %s\n", s);
+		exit(2);
+	}
+	*out = strcmp(s, "allow-insecure") == 0;
+}
+
+/* parse_flag(name, s, out): a yes/no environment variable (yes, no, 1, 0, true, false). */
+static void
+parse_flag(const char *name, const char *s, bool *out)
+{
+	if (strcmp(s, "yes") == 0 || strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
+		*out = true;
+	else if (strcmp(s, "no") == 0 || strcmp(s, "0") == 0 || strcmp(s, "false") == 0)
+		*out = false;
+	else {
+		fprintf(stderr, "anchorid-agent: %s: yes or no, not %s\n", name, s);
+		exit(2);
+	}
 }
 
 /* env(name): the variable ${name}, NULL when unset or empty. */
@@ -82,6 +163,20 @@ main(int argc, char **argv)
 	opts.wait_sec = AGENTD_DEFAULT_WAIT;
 	if ((w = env("ANCHORID_AGENT_WAIT")) != NULL)
 		parse_wait(w, &opts.wait_sec);
+	opts.issuer = env("ANCHORID_AGENT_ISSUER");
+	opts.listen = (w = env("ANCHORID_AGENT_LISTEN")) != NULL ? w : AGENTD_DEFAULT_LISTEN;
+	opts.port = AGENTD_DEFAULT_PORT;
+	if ((w = env("ANCHORID_AGENT_PORT")) != NULL)
+		parse_port(w, &opts.port);
+	opts.tls_cert = (w = env("ANCHORID_AGENT_TLS_CERT")) != NULL ? w : AGENTD_DEFAULT_TLS_CERT;
+	opts.tls_key = (w = env("ANCHORID_AGENT_TLS_KEY")) != NULL ? w : AGENTD_DEFAULT_TLS_KEY;
+	opts.database = (w = env("ANCHORID_AGENT_DATABASE")) != NULL ? w : AGENTD_DEFAULT_DATABASE;
+	opts.upstream = env("ANCHORID_AGENT_UPSTREAM");
+	opts.trust_anchor = env("ANCHORID_AGENT_TRUST_ANCHOR");
+	if ((w = env("ANCHORID_AGENT_DNSSEC")) != NULL)
+		parse_dnssec(w, &opts.allow_insecure);
+	if ((w = env("ANCHORID_AGENT_ALLOW_PRIVATE_AUTHORITY")) != NULL)
+		parse_flag("ANCHORID_AGENT_ALLOW_PRIVATE_AUTHORITY", w, &opts.allow_private_authority);
 
 	while ((ch = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (ch) {
@@ -106,12 +201,49 @@ main(int argc, char **argv)
 		case OPT_ALG:
 			alg = optarg;
 			break;
+		case OPT_ISSUER:
+			opts.issuer = optarg;
+			break;
+		case OPT_LISTEN:
+			opts.listen = optarg;
+			break;
+		case OPT_PORT:
+			parse_port(optarg, &opts.port);
+			break;
+		case OPT_TLS_CERT:
+			opts.tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			opts.tls_key = optarg;
+			break;
+		case OPT_DATABASE:
+			opts.database = optarg;
+			break;
+		case OPT_UPSTREAM:
+			opts.upstream = optarg;
+			break;
+		case OPT_TRUST_ANCHOR:
+			opts.trust_anchor = optarg;
+			break;
+		case OPT_DNSSEC:
+			parse_dnssec(optarg, &opts.allow_insecure);
+			break;
+		case OPT_ALLOW_PRIVATE_AUTHORITY:
+			opts.allow_private_authority = true;
+			break;
 		default:
 			usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc == 1 && strcmp(argv[0], "serve") == 0)
+		return (agentd_serve(&opts));
+	if (argc >= 1 && strcmp(argv[0], "claims") == 0) {
+		if (argc < 3)
+			usage();
+		return (agentd_claims(&opts, argc - 1, argv + 1));
+	}
 	if (argc != 2)
 		usage();
 	if (strcmp(argv[0], "keygen") == 0) {

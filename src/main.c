@@ -362,7 +362,7 @@ serve(const struct conf *conf)
 	if ((app.st = open_store(conf)) == NULL || pw_init(conf) == -1 ||
 	    (app.kr = keyring_open(app.st, conf)) == NULL || (app.tmpl = tmpl_load(conf->www_dir)) == NULL ||
 	    load_secret(app.st, app.secret) == -1 || (app.discovery = oidc_discovery(conf)) == NULL ||
-	    (app.throttle = throttle_new()) == NULL)
+	    (app.throttle = throttle_new()) == NULL || (app.agents = agent_metas_new()) == NULL)
 		goto out;
 	dns_config_of(conf, &dcfg);
 	if ((app.dns = dns_resolver_new(&dcfg)) == NULL)
@@ -399,6 +399,7 @@ out:
 	http_stop(srv);
 	free(routes);
 	throttle_free(app.throttle);
+	agent_metas_free(app.agents);
 	dns_resolver_free(app.dns);
 	free(app.discovery);
 	tmpl_free(app.tmpl);

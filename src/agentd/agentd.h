@@ -1,7 +1,9 @@
 /*
  * agentd.h: the reference identity agent's library (drafts/agent-provisioning.md §8), used by src/agent_main.c
  * (the anchorid-agent command).  It is the client side of the provisioning API of §2-§7: key generation, signed
- * ACME-style requests, the provision/transfer/delete flows with a DNS hook, and the status commands.
+ * ACME-style requests, the provision/transfer/delete flows with a DNS hook, and the status commands.  It is
+ * also the agent's claims provider (drafts/claims.md §5): `serve` answers UserInfo requests carrying the
+ * authority's agent tokens with the claims that `claims set` stored.
  *
  * Everything here prints: results on stdout, problems on stderr as "anchorid-agent: <problem type>: <detail>"
  * (the type is urn:anchorid:agent:<name>, drafts/agent-provisioning.md §7).
@@ -14,6 +16,11 @@
 #define AGENTD_DEFAULT_WAIT 60 /* seconds of finalize retries while DNS records propagate (§8) */
 #define AGENTD_MAX_WAIT 86400  /* a day; an authorization lives an hour by default (agent_authz_ttl) */
 #define AGENTD_DEFAULT_ALG "ES256"
+#define AGENTD_DEFAULT_LISTEN "127.0.0.1"
+#define AGENTD_DEFAULT_PORT 9443
+#define AGENTD_DEFAULT_TLS_CERT "certs/server.pem"
+#define AGENTD_DEFAULT_TLS_KEY "certs/server.key"
+#define AGENTD_DEFAULT_DATABASE "var/agent.db"
 
 /* What anchorid-agent was told on its command line or in its environment. */
 struct agentd_opts {
@@ -23,6 +30,18 @@ struct agentd_opts {
 	const char *ca_file;   /* PEM bundle for the authority's certificate; NULL: the system's trust store */
 	const char *hook;      /* the DNS hook command (run with sh -c); needed by provision/transfer/delete */
 	int wait_sec;          /* finalize retries stop after this many seconds (0: one attempt) */
+
+	/* serve and claims (drafts/claims.md §5) */
+	const char *issuer;           /* serve: the agent's own https URL, what its clp names */
+	const char *listen;           /* serve: the address to bind */
+	int port;                     /* serve: the TCP port */
+	const char *tls_cert;         /* serve: PEM certificate chain */
+	const char *tls_key;          /* serve: PEM private key */
+	const char *database;         /* the claims database (store_open); its directory is created */
+	const char *upstream;         /* serve: DNS upstreams "ADDR[@PORT] ..."; NULL: /etc/resolv.conf */
+	const char *trust_anchor;     /* serve: DNSSEC trust anchors; NULL: the resolver's default */
+	bool allow_insecure;          /* serve: --dnssec allow-insecure (bogus still fails) */
+	bool allow_private_authority; /* serve: fetch the authority's keys from loopback/private addresses */
 };
 
 /** agentd_keygen(alg, path): generate a private JWK for ${alg} (ES256, ES384 or RS256), write it to the new file
@@ -32,6 +51,16 @@ int agentd_keygen(const char *alg, const char *path);
 
 /** agentd_alg_ok(alg): true when ${alg} is one agentd_keygen accepts. */
 bool agentd_alg_ok(const char *alg);
+
+/** agentd_serve(opts): `anchorid-agent serve`: the HTTPS claims provider of drafts/claims.md §5 until SIGTERM
+ * or SIGINT.  Needs opts->issuer, authority and key_file.  Returns the exit status: 0 after a graceful stop, 1
+ * when it cannot start (reported on stderr), 2 for a missing option. */
+int agentd_serve(const struct agentd_opts *opts);
+
+/** agentd_claims(opts, argc, argv): `anchorid-agent claims set IDENTIFIER name=VALUE|name:=JSON...` and `claims
+ * get IDENTIFIER` on the database of ${opts}; ${argv} starts after "claims".  Prints the identifier's claims as
+ * JSON.  Returns the exit status: 0, 1 after a message on stderr, 2 for a usage error. */
+int agentd_claims(const struct agentd_opts *opts, int argc, char **argv);
 
 /** agentd_command_ok(cmd): true when ${cmd} is provision, transfer, delete, status or setup-url. */
 bool agentd_command_ok(const char *cmd);

@@ -1,7 +1,8 @@
 /*
  * agentd_int.h: what the files of src/agentd/ share and nothing outside it may use.  client.c speaks the signed
  * protocol of drafts/agent-provisioning.md §2-§3 and §7, key.c reads and writes the agent's key, hook.c runs the
- * DNS hook of §8, flow.c puts them together into the commands.
+ * DNS hook of §8, flow.c puts them together into the commands; claims.c keeps the users' claims and serve.c
+ * releases them to relying parties (drafts/claims.md §5).
  */
 #ifndef ANCHORID_AGENTD_INT_H
 #define ANCHORID_AGENTD_INT_H
@@ -28,6 +29,9 @@ extern volatile sig_atomic_t agentd_interrupted;
 
 /** agentd_errx(fmt, ...): print "anchorid-agent: " fmt "\n" on stderr. */
 void agentd_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** agentd_need(value, flag, env): true when ${value} is set (not NULL, not empty); otherwise false after
+ * "missing ${flag} (or ${env} in the environment)" on stderr. */
+bool agentd_need(const char *value, const char *flag, const char *env);
 /** agentd_print_text(f, s): ${s} on ${f} with bytes outside printable ASCII shown as '?': text from the network
  * never reaches a terminal as control sequences. */
 void agentd_print_text(FILE *f, const char *s);
@@ -88,6 +92,10 @@ char *agentd_url_for(const char *tpl, const char *identifier);
 /** agentd_key_load(path, key, alg): read the private JWK in ${path} into a new *${key} (free with
  * str_secure_free) and its JWS alg into *${alg} (static storage).  -1 after a message on stderr. */
 int agentd_key_load(const char *path, char **key, const char **alg);
+
+/** agentd_store_open(path): the claims database ${path}, its directory created (mode 0700) when missing; NULL
+ * after a message on stderr. */
+struct store *agentd_store_open(const char *path);
 
 /** agentd_hook(cmd, op, name, type, value): run the DNS hook "${cmd} ${op} ${name} ${type} [${value}]" through
  * sh -c, its stdout sent to our stderr (stdout carries the results), within AGENTD_HOOK_TIMEOUT_SEC.  0 when it

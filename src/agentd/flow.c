@@ -409,9 +409,9 @@ out:
 	return (ret);
 }
 
-/* need(value, flag, env): true when ${value} is set; otherwise a message naming how to set it. */
-static bool
-need(const char *value, const char *flag, const char *env)
+/** agentd_need(value, flag, env): true when ${value} is set; otherwise a message naming how to set it. */
+bool
+agentd_need(const char *value, const char *flag, const char *env)
 {
 	if (value != NULL && *value != '\0')
 		return (true);
@@ -432,10 +432,10 @@ agentd_run(const struct agentd_opts *opts, const char *cmd, const char *identifi
 	for (size_t i = 0; i < sizeof(flow_actions) / sizeof(flow_actions[0]); i++)
 		if (strcmp(cmd, flow_actions[i].cmd) == 0)
 			fa = &flow_actions[i];
-	if (!need(opts->authority, "--authority", "ANCHORID_AGENT_AUTHORITY") ||
-	    !need(opts->name, "--name", "ANCHORID_AGENT_NAME") ||
-	    !need(opts->key_file, "--key", "ANCHORID_AGENT_KEY") ||
-	    (fa != NULL && !need(opts->hook, "--hook", "ANCHORID_AGENT_HOOK")))
+	if (!agentd_need(opts->authority, "--authority", "ANCHORID_AGENT_AUTHORITY") ||
+	    !agentd_need(opts->name, "--name", "ANCHORID_AGENT_NAME") ||
+	    !agentd_need(opts->key_file, "--key", "ANCHORID_AGENT_KEY") ||
+	    (fa != NULL && !agentd_need(opts->hook, "--hook", "ANCHORID_AGENT_HOOK")))
 		return (2);
 	if (dns_identifier_canonical(identifier, &canon, &why) == -1) {
 		agentd_errx("not a valid identifier: %s: %s", identifier, dns_rec_strerror(why));

@@ -27,15 +27,6 @@
 #define JWS_MAX_TOKEN 1024 /* an ACME token or thumbprint longer than this is not one (RFC 8555 §8.1) */
 #define JWS_WHY_LEN 128    /* the scratch sentence of a helper, before the caller's prefix */
 
-/* An algorithm an agent may sign with (drafts/agent-provisioning.md §3) and the key it needs. */
-struct jws_alg {
-	const char *alg;        /* "ES256" */
-	cjose_jwk_kty_t kty;    /* CJOSE_JWK_KTY_EC */
-	cjose_jwk_ec_curve crv; /* EC: the one curve the alg is defined for (RFC 7518 §3.4); else INVALID */
-	const char *crv_name;   /* EC: the JWK "crv"; else NULL */
-	size_t coord_len;       /* EC: bytes of a coordinate, and of R and of S in a signature; else 0 */
-};
-
 static const struct jws_alg jws_algs[] = {
 	{ "ES256", CJOSE_JWK_KTY_EC, CJOSE_JWK_EC_P_256, "P-256", 32 },
 	{ "ES384", CJOSE_JWK_KTY_EC, CJOSE_JWK_EC_P_384, "P-384", 48 },
@@ -80,8 +71,8 @@ say(char *why, size_t whylen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* jws_alg_find(alg): our entry for ${alg}, or NULL (always for "none" and every HMAC alg). */
-static const struct jws_alg *
+/** jws_alg_find(alg): our entry for ${alg}, or NULL (always for "none" and every HMAC alg). */
+const struct jws_alg *
 jws_alg_find(const char *alg)
 {
 	size_t i;
@@ -284,14 +275,12 @@ jws_request_free(struct jws_request *r)
 
 /* ----------------------------------------------------------------------------------------- verifying */
 
-/*
- * key_fit(jwk, a, siglen): JWS_OK when ${a} signs with the imported key ${jwk} (RFC 7518 §3.4: ES256 on P-256
- * only, ES384 on P-384 only; RS256 and PS256 on RSA), with the length of its signatures in *${siglen} (R || S
+/** jws_key_fit(jwk, a, siglen): JWS_OK when ${a} signs with the imported key ${jwk} (RFC 7518 §3.4: ES256 on
+ * P-256 only, ES384 on P-384 only; RS256 and PS256 on RSA), with the length of its signatures in *${siglen} (R || S
  * for ECDSA, the modulus length for RSA); JWS_BAD_ALG when ${a} does not fit; JWS_ERROR for a key no agent may
- * have (another kty or curve, an RSA modulus outside 2048..8192 bits).
- */
-static enum jws_rc
-key_fit(const cjose_jwk_t *jwk, const struct jws_alg *a, size_t *siglen)
+ * have (another kty or curve, an RSA modulus outside 2048..8192 bits). */
+enum jws_rc
+jws_key_fit(const cjose_jwk_t *jwk, const struct jws_alg *a, size_t *siglen)
 {
 	cjose_jwk_kty_t kty;
 	cjose_jwk_ec_curve crv;
@@ -318,20 +307,70 @@ key_fit(const cjose_jwk_t *jwk, const struct jws_alg *a, size_t *siglen)
 	return (JWS_OK);
 }
 
+/** jws_verify_compact(compact, len, jwk, a, sig_len, out): JWS_OK when the compact JWS ${compact} (${len} bytes),
+ * whose decoded signature is ${sig_len} octets long, verifies with the imported public key ${jwk} under ${a}, which
+ * must be the alg its protected header names.  With ${out} not NULL the imported JWS is left in *${out} (release
+ * with cjose_jws_release) for its payload.  JWS_BAD_ALG when ${a} does not fit the key; JWS_ERROR for a key no
+ * agent may have (not logged: the caller names the key) or no memory (logged); JWS_BAD_SIGNATURE otherwise.  The
+ * signature check is cjose's (OpenSSL's ECDSA_do_verify, RSA_verify and RSA_verify_PKCS1_PSS); it handles only
+ * public data, so its timing reveals nothing secret. */
+enum jws_rc
+jws_verify_compact(
+    const char *compact, size_t len, const cjose_jwk_t *jwk, const struct jws_alg *a, size_t sig_len, cjose_jws_t **out)
+{
+	cjose_jws_t *jws = NULL;
+	const char *alg;
+	size_t siglen = 0;
+	cjose_err err;
+	enum jws_rc rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if ((rc = jws_key_fit(jwk, a, &siglen)) != JWS_OK)
+		goto out;
+	/* RFC 7518 §3.4: R || S of exactly twice the coordinate length; RFC 8017 §8.1.2: k octets for RSA. */
+	rc = JWS_BAD_SIGNATURE;
+	if (sig_len != siglen)
+		goto out;
+	if ((jws = cjose_jws_import(compact, len, &err)) == NULL) {
+		if (err.code == CJOSE_ERR_NO_MEMORY) {
+			log_warnx("jws_verify: cjose: out of memory");
+			rc = JWS_ERROR;
+		}
+		goto out;
+	}
+	/* The callers refused duplicate members, so cjose read the same alg; check rather than trust. */
+	if ((alg = cjose_header_get(cjose_jws_get_protected(jws), CJOSE_HDR_ALG, &err)) == NULL ||
+	    strcmp(alg, a->alg) != 0)
+		goto out;
+	if (!cjose_jws_verify(jws, jwk, &err)) {
+		if (err.code == CJOSE_ERR_NO_MEMORY) {
+			log_warnx("jws_verify: cjose: out of memory");
+			rc = JWS_ERROR;
+		}
+		goto out;
+	}
+	rc = JWS_OK;
+	if (out != NULL) {
+		*out = jws;
+		jws = NULL;
+	}
+out:
+	cjose_jws_release(jws);
+	return (rc);
+}
+
 /** jws_verify(req, jwk_json): JWS_OK when ${req}'s signature verifies with the public JWK ${jwk_json} under
  * req->alg (JWS_BAD_ALG when the alg does not fit the key type or curve; JWS_ERROR, logged, when the key cannot
- * be imported or is no agent key).  The signature check is cjose's (OpenSSL's ECDSA_do_verify, RSA_verify and
- * RSA_verify_PKCS1_PSS); it handles only public data, so its timing reveals nothing secret. */
+ * be imported or is no agent key). */
 enum jws_rc
 jws_verify(const struct jws_request *req, const char *jwk_json)
 {
 	const struct jws_alg *a;
 	cjose_jwk_t *jwk = NULL;
-	cjose_jws_t *jws = NULL;
-	const char *alg;
 	char *sigb = NULL;
 	struct buf compact;
-	size_t len, siglen = 0;
+	size_t len, siglen;
 	cjose_err err;
 	enum jws_rc rc = JWS_ERROR;
 
@@ -349,48 +388,24 @@ jws_verify(const struct jws_request *req, const char *jwk_json)
 		log_warnx("jws_verify: the agent's key cannot be imported");
 		goto out;
 	}
-	if ((rc = key_fit(jwk, a, &siglen)) != JWS_OK) {
+	if ((rc = jws_key_fit(jwk, a, &siglen)) != JWS_OK) {
 		if (rc == JWS_ERROR)
 			log_warnx("jws_verify: the agent's key is not an EC P-256/P-384 or RSA 2048..8192 key");
 		goto out;
 	}
-	/* RFC 7518 §3.4: R || S of exactly twice the coordinate length; RFC 8017 §8.1.2: k octets for RSA. */
-	rc = JWS_BAD_SIGNATURE;
-	if (req->sig_len != siglen)
-		goto out;
+	rc = JWS_ERROR;
 	/* cjose verifies the compact form: the signing input as received, a dot, the signature. */
 	if ((sigb = b64url_encode(req->sig, req->sig_len)) == NULL) {
 		log_warnx("jws_verify: out of memory");
-		rc = JWS_ERROR;
 		goto out;
 	}
 	buf_printf(&compact, "%s.%s", req->signing_input, sigb);
 	if (compact.err) {
 		log_warnx("jws_verify: out of memory");
-		rc = JWS_ERROR;
 		goto out;
 	}
-	if ((jws = cjose_jws_import(compact.data, compact.len, &err)) == NULL) {
-		if (err.code == CJOSE_ERR_NO_MEMORY) {
-			log_warnx("jws_verify: cjose: out of memory");
-			rc = JWS_ERROR;
-		}
-		goto out;
-	}
-	/* jws_parse refused duplicate members, so cjose read the same alg; check rather than trust. */
-	if ((alg = cjose_header_get(cjose_jws_get_protected(jws), CJOSE_HDR_ALG, &err)) == NULL ||
-	    strcmp(alg, a->alg) != 0)
-		goto out;
-	if (!cjose_jws_verify(jws, jwk, &err)) {
-		if (err.code == CJOSE_ERR_NO_MEMORY) {
-			log_warnx("jws_verify: cjose: out of memory");
-			rc = JWS_ERROR;
-		}
-		goto out;
-	}
-	rc = JWS_OK;
+	rc = jws_verify_compact(compact.data, compact.len, jwk, a, req->sig_len, NULL);
 out:
-	cjose_jws_release(jws);
 	cjose_jwk_release(jwk);
 	buf_release(&compact);
 	free(sigb);
@@ -431,7 +446,7 @@ jws_sign_flat(
 		log_warnx("jws_sign_flat: the key is not a private JWK");
 		goto out;
 	}
-	if (key_fit(jwk, a, &siglen) != JWS_OK) {
+	if (jws_key_fit(jwk, a, &siglen) != JWS_OK) {
 		log_warnx("jws_sign_flat: %s does not fit the key", a->alg);
 		goto out;
 	}
@@ -546,7 +561,7 @@ use_ok(json_t *o, const struct jws_alg *a, char *why, size_t whylen)
 	return (true);
 }
 
-/*
+/**
  * jwk_public_text(o, private_ok, why, whylen): check the parsed JWK ${o} as an agent key: kty EC on P-256 or
  * P-384 with full-length x and y (RFC 7518 §6.2.1.2), or RSA with a modulus of 2048..8192 bits and an odd
  * exponent of at most JWS_RSA_MAX_E octets, both without leading zero octets (RFC 7518 §2, Base64urlUInt); no
@@ -555,7 +570,7 @@ use_ok(json_t *o, const struct jws_alg *a, char *why, size_t whylen)
  * RFC 7638 §3.2 thumbprint input.  The caller frees it.  NULL and a sentence otherwise.  The result is imported
  * once by cjose, which checks (through OpenSSL) that an EC point lies on its curve.
  */
-static char *
+char *
 jwk_public_text(json_t *o, bool private_ok, char *why, size_t whylen)
 {
 	static const struct jws_alg *const ec_algs[] = { &jws_algs[0], &jws_algs[1] };

@@ -16,13 +16,6 @@
 #include "log.h"
 #include "util.h"
 
-/* The three segments of a compact JWS, pointing into the caller's string. */
-struct jwt_parts {
-	const char *hdr, *payload, *sig;
-	size_t hdr_len, payload_len, sig_len;
-	size_t len; /* the whole token */
-};
-
 /* b64url_char(c): RFC 4648 §5 alphabet, no padding (RFC 7515 §2 "Base64url Encoding"). */
 static bool
 b64url_char(unsigned char c)
@@ -30,11 +23,9 @@ b64url_char(unsigned char c)
 	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_');
 }
 
-/*
- * jwt_split(token, p): RFC 7515 §7.1: exactly three base64url segments separated by two dots, header and
- * payload non-empty, the whole no longer than KEYS_MAX_JWT.  -1 otherwise.
- */
-static int
+/** jwt_split(token, p): RFC 7515 §7.1: exactly three base64url segments separated by two dots, header and
+ * payload non-empty, the whole no longer than KEYS_MAX_JWT.  -1 otherwise. */
+int
 jwt_split(const char *token, struct jwt_parts *p)
 {
 	const char *dot[2];
@@ -117,9 +108,9 @@ jwt_json_load(const char *p, size_t n)
 	return (keys_json_load(p, n, KEYS_MAX_JWT, NULL, 0));
 }
 
-/* segment_json(s, n): base64url-decode one segment and parse it as a JSON object; NULL when malformed. */
-static json_t *
-segment_json(const char *s, size_t n)
+/** jwt_segment_json(s, n): base64url-decode one segment and parse it as a JSON object; NULL when malformed. */
+json_t *
+jwt_segment_json(const char *s, size_t n)
 {
 	unsigned char *raw = NULL;
 	size_t rawlen = 0;
@@ -146,7 +137,8 @@ jwt_decode_unverified(const char *token, json_t **header, json_t **payload)
 	if (payload != NULL)
 		*payload = NULL;
 	if (header == NULL || payload == NULL || jwt_split(token, &p) == -1 ||
-	    (h = segment_json(p.hdr, p.hdr_len)) == NULL || (pl = segment_json(p.payload, p.payload_len)) == NULL) {
+	    (h = jwt_segment_json(p.hdr, p.hdr_len)) == NULL ||
+	    (pl = jwt_segment_json(p.payload, p.payload_len)) == NULL) {
 		json_decref(h);
 		return (-1);
 	}
@@ -212,9 +204,17 @@ typ_norm(const char *t)
 	return (t);
 }
 
-/* alg_allowed(alg, allowed): ${alg} is one of the NULL-terminated ${allowed}, and never "none". */
-static bool
-alg_allowed(const char *alg, const char *const *allowed)
+/** jwt_typ_equal(htyp, typ): the header typ ${htyp} (NULL: absent) names the media type ${typ} (RFC 7515 §4.1.9:
+ * case-insensitive, "application/" optional). */
+bool
+jwt_typ_equal(const char *htyp, const char *typ)
+{
+	return (htyp != NULL && typ != NULL && strcasecmp(typ_norm(htyp), typ_norm(typ)) == 0);
+}
+
+/** jwt_alg_allowed(alg, allowed): ${alg} is one of the NULL-terminated ${allowed}, and never "none". */
+bool
+jwt_alg_allowed(const char *alg, const char *const *allowed)
 {
 	size_t i;
 
@@ -236,7 +236,7 @@ jwt_verify(struct keyring *kr, const char *token, const char *const *allowed_alg
 	struct kr_snap *s = NULL;
 	const struct kr_key *k;
 	const struct keys_alg *a;
-	const char *alg, *kid, *htyp, *why = "malformed";
+	const char *alg, *kid, *why = "malformed";
 	cjose_jws_t *jws = NULL;
 	json_t *hdr = NULL, *ret = NULL;
 	uint8_t *pt = NULL;
@@ -244,11 +244,11 @@ jwt_verify(struct keyring *kr, const char *token, const char *const *allowed_alg
 	cjose_err err;
 
 	if (kr == NULL || allowed_algs == NULL || jwt_split(token, &p) == -1 || p.sig_len == 0 ||
-	    (hdr = segment_json(p.hdr, p.hdr_len)) == NULL)
+	    (hdr = jwt_segment_json(p.hdr, p.hdr_len)) == NULL)
 		goto out;
 	/* RFC 8725 §3.1: the algorithm comes from our allow-list, never from the token alone. */
 	why = "alg not allowed";
-	if ((alg = json_string_value(json_object_get(hdr, "alg"))) == NULL || !alg_allowed(alg, allowed_algs) ||
+	if ((alg = json_string_value(json_object_get(hdr, "alg"))) == NULL || !jwt_alg_allowed(alg, allowed_algs) ||
 	    (a = keys_alg_find(alg)) == NULL)
 		goto out;
 	/* RFC 7515 §4.1.11: we implement no extension, so any "crit" must be rejected. */
@@ -256,9 +256,7 @@ jwt_verify(struct keyring *kr, const char *token, const char *const *allowed_alg
 	if (json_object_get(hdr, "crit") != NULL)
 		goto out;
 	why = "typ";
-	if (typ != NULL &&
-	    ((htyp = json_string_value(json_object_get(hdr, "typ"))) == NULL ||
-	        strcasecmp(typ_norm(htyp), typ_norm(typ)) != 0))
+	if (typ != NULL && !jwt_typ_equal(json_string_value(json_object_get(hdr, "typ")), typ))
 		goto out;
 	/* SECURITY.md 13: kid always set; the key it names fixes kty and alg (no algorithm confusion). */
 	why = "kid";

@@ -1,14 +1,17 @@
 /*
  * authorize.c: the authorization endpoint, the login form and the consent form.
  *
- * OIDC Core 1.0 §3.1.2 (authorization code flow), RFC 6749 §4.1, RFC 7636 (PKCE), RFC 9207 (iss in the
- * response), OAuth 2.0 Form Post Response Mode, RFC 9700 §2.1 and §4.1 (redirect URIs), SECURITY.md 1-3, 6, 9, 10.
+ * OIDC Core 1.0 §3.1.2 (authorization code flow), §5.5 (claims parameter), RFC 6749 §4.1, RFC 7636 (PKCE),
+ * RFC 9207 (iss in the response), OAuth 2.0 Form Post Response Mode, RFC 9700 §2.1 and §4.1 (redirect URIs),
+ * drafts/claims.md §1 and §3 (per-claim consent), SECURITY.md 1-3, 6, 9, 10, 17.
  *
  * Order of checks (SECURITY.md 2): client_id, then redirect_uri, each failing to an error page that never
  * redirects; only then may errors go back to the relying party as error=... with state and iss.
  *
  * The validated request travels through the login and consent forms as a signed blob (signed.c), so nothing is
- * stored before the user has authenticated.
+ * stored before the user has authenticated.  The account page's login (account.c) uses the same login form with
+ * a blob of another purpose (ACCOUNT_PURPOSE): it names no client, can only lead back to the account page, and is
+ * never accepted where an authorization request is expected.
  */
 #include <string.h>
 
@@ -16,11 +19,16 @@
 #include "throttle.h"
 
 #define AUTHZ_PURPOSE "authz"
+#define ACCOUNT_PURPOSE "account" /* the account page's login: no client, ends at OIDC_PATH_ACCOUNT */
 #define AUTHZ_AMR_PWD "[\"pwd\"]"
 #define AUTHZ_MAX_PASSWORD 1024 /* argon2 hashes any length; refuse absurd bodies early */
 #define AUTHZ_MAX_CHALLENGE 128
 #define AUTHZ_MAX_GET 8192    /* a POSTed request turned into a GET must fit a request line */
 #define AUTHZ_MAX_MESSAGE 768 /* a sentence for the login page (the login re-check names the identifier twice) */
+/* JSON bytes of a validated request: with what the consent form adds (identity, "offered" marks, exp) its base64url
+ * and MAC stay under signed.c's SIGNED_MAX_BLOB (16384); real requests are a fraction of this. */
+#define AUTHZ_MAX_PENDING 10240
+#define AUTHZ_UNNAMED "A website that did not give its name"
 
 /* Parameters that must not appear twice (RFC 6749 §3.1). */
 static const char *const authz_params[] = { "client_id", "redirect_uri", "response_type", "response_mode", "scope",
@@ -151,9 +159,10 @@ authz_error(struct app *app, struct response *resp, json_t *areq, const char *er
 	authz_send(app, resp, areq, NULL, error, desc);
 }
 
-/* Issue the code (RFC 6749 §4.1.2: bound to client, redirect_uri, PKCE challenge and nonce) and send it. */
+/* Issue the code (RFC 6749 §4.1.2: bound to client, redirect_uri, PKCE challenge and nonce) and send it.
+ * ${claims}: the JSON array text of the claims granted (drafts/claims.md §3), NULL when none were requested. */
 static void
-authz_issue(struct app *app, struct response *resp, json_t *areq, const struct session *sess)
+authz_issue(struct app *app, struct response *resp, json_t *areq, const struct session *sess, const char *claims)
 {
 	struct authz_code c = { 0 };
 	char *code = NULL;
@@ -166,6 +175,7 @@ authz_issue(struct app *app, struct response *resp, json_t *areq, const struct s
 	c.scope = (char *)areq_str(areq, "scope");
 	c.nonce = (char *)areq_str(areq, "nonce");
 	c.code_challenge = (char *)areq_str(areq, "code_challenge");
+	c.claims = (char *)claims;
 	c.amr = sess->amr;
 	c.auth_time = sess->auth_time;
 	c.expires_at = time_now() + app->conf->code_ttl;
@@ -194,22 +204,30 @@ redirect_host(const char *uri, char *out, size_t outlen)
 	return (out);
 }
 
+/*
+ * The login form.  With a ${client}, for the authorization request ${areq}; without one (NULL), the account page's
+ * login, whose blob is signed for ACCOUNT_PURPOSE and so can never pass for an authorization request.
+ */
 static void
 login_page(struct app *app, const struct request *req, struct response *resp, json_t *areq, const struct client *client,
     int status, const char *identifier, const char *error)
 {
-	char *csrf = NULL, *blob = NULL, host[256];
+	char *csrf = NULL, *blob = NULL, host[256] = "";
 	json_t *copy = json_deep_copy(areq);
 
 	if (copy == NULL || (csrf = csrf_token(app, req, resp)) == NULL ||
-	    (blob = signed_pack(app, AUTHZ_PURPOSE, copy, app->conf->auth_request_ttl)) == NULL) {
+	    (blob = signed_pack(
+	         app, client != NULL ? AUTHZ_PURPOSE : ACCOUNT_PURPOSE, copy, app->conf->auth_request_ttl)) == NULL) {
 		page_error(app, resp, 500, "Internal error", "The login page could not be prepared.");
 		goto out;
 	}
+	if (client != NULL)
+		redirect_host(areq_str(areq, "redirect_uri"), host, sizeof(host));
 	{
 		const struct tmpl_var v[] = { { "title", "Log in" }, { "identifier", identifier }, { "csrf", csrf },
 			{ "req", blob }, { "error", error }, { "client_name", client_meta_str(client, "client_name") },
-			{ "client_host", redirect_host(areq_str(areq, "redirect_uri"), host, sizeof(host)) } };
+			{ "client_host", host }, { "account", client == NULL ? "1" : NULL },
+			{ "notice", areq_str(areq, "notice") } };
 
 		page_render(app, resp, status, "login", v, sizeof(v) / sizeof(v[0]));
 	}
@@ -221,34 +239,222 @@ out:
 	free(blob);
 }
 
+/** login_page_account(app, req, resp, notice): the login form of the account page (no session yet), with an
+ * optional one-line ${notice} above it.  Used by account.c. */
+void login_page_account(struct app *app, const struct request *req, struct response *resp, const char *notice);
+void
+login_page_account(struct app *app, const struct request *req, struct response *resp, const char *notice)
+{
+	json_t *areq = json_pack("{s:b}", "account", 1);
+
+	if (areq == NULL || (notice != NULL && json_object_set_new(areq, "notice", json_string(notice)) == -1)) {
+		page_error(app, resp, 500, "Internal error", "The login page could not be prepared.");
+		json_decref(areq);
+		return;
+	}
+	login_page(app, req, resp, areq, NULL, 200, NULL, NULL);
+	json_decref(areq);
+}
+
+/* -------------------------------------------------------------------------------------------- consent */
+
+/* What a consent decision is about (drafts/claims.md §3): the requested claims, what the identity's agent can
+ * deliver of them, and the decisions already stored for this client. */
+struct consent_view {
+	struct identity *id;
+	json_t *req;             /* areq's claims_req (borrowed): [{name, essential, reason}], NULL when none */
+	json_t *decisions;       /* store_consent_get: {claim: true | false}; NULL when no claims were requested */
+	struct agent *agent;     /* the identity's agent, NULL for an identity created by the operator */
+	struct agent_meta *meta; /* its configuration; NULL when there is no usable agent: nothing is deliverable */
+	char why[256];           /* why the undeliverable claims are, for the page */
+};
+
+static void
+consent_release(struct consent_view *cv)
+{
+	identity_free(cv->id);
+	json_decref(cv->decisions);
+	agent_free(cv->agent);
+	agent_meta_free(cv->meta);
+	memset(cv, 0, sizeof(*cv));
+}
+
+static const char *
+agent_host(const struct agent *a)
+{
+	return (str_has_prefix(a->issuer, "https://") ? a->issuer + strlen("https://") : a->issuer);
+}
+
+/* Load what the decision of ${sess}'s identity about ${areq} needs.  -1 on an internal error (logged). */
+static int
+consent_load(struct app *app, json_t *areq, const struct session *sess, struct consent_view *cv)
+{
+	const char *client_id = areq_str(areq, "client_id");
+
+	memset(cv, 0, sizeof(*cv));
+	if (store_identity_by_id(app->st, sess->identity_id, &cv->id) != STORE_OK)
+		return (-1);
+	if (json_array_size(cv->req = json_object_get(areq, "claims_req")) == 0) {
+		cv->req = NULL;
+		return (0);
+	}
+	if (store_consent_get(app->st, cv->id->id, client_id, &cv->decisions) != STORE_OK)
+		return (-1);
+	/* drafts/claims.md §2: only what the identity's agent lists in claims_supported can be delegated. */
+	if (cv->id->agent_id == 0) {
+		snprintf(cv->why, sizeof(cv->why),
+		    "Your identifier has no identity provider that holds such information, so none can be shared.");
+		return (0);
+	}
+	if (store_agent_by_id(app->st, cv->id->agent_id, &cv->agent) == STORE_ERROR)
+		return (-1);
+	if (cv->agent == NULL || cv->agent->state != AGENT_ACTIVE) {
+		snprintf(cv->why, sizeof(cv->why),
+		    "Your identity provider is not active at this authority, so nothing can be shared.");
+		return (0);
+	}
+	if (agent_meta_get(app, cv->agent->issuer, &cv->meta) == -1) {
+		cv->meta = NULL;
+		snprintf(cv->why, sizeof(cv->why),
+		    "Your identity provider %s cannot be reached right now, so nothing can be shared.",
+		    agent_host(cv->agent));
+		return (0);
+	}
+	snprintf(cv->why, sizeof(cv->why), "Your identity provider %s does not offer these.", agent_host(cv->agent));
+	return (0);
+}
+
+static const char *
+claim_name(json_t *c)
+{
+	return (json_string_value(json_object_get(c, "name")));
+}
+
+/* Is some deliverable requested claim still undecided? */
+static bool
+consent_missing(const struct consent_view *cv)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(cv->req, i, c)
+	{
+		if (agent_meta_supports(cv->meta, claim_name(c)) &&
+		    !json_is_boolean(json_object_get(cv->decisions, claim_name(c))))
+			return (true);
+	}
+	return (false);
+}
+
+/* The claims a code carries (clm): the requested, deliverable ones that ${decisions} grants, as JSON array text in
+ * the order of the request; caller frees; NULL on memory failure. */
+static char *
+consent_granted(const struct consent_view *cv, json_t *decisions)
+{
+	json_t *names = json_array(), *c;
+	char *text = NULL;
+	size_t i;
+
+	if (names == NULL)
+		return (NULL);
+	json_array_foreach(cv->req, i, c)
+	{
+		if (agent_meta_supports(cv->meta, claim_name(c)) &&
+		    json_is_true(json_object_get(decisions, claim_name(c))) &&
+		    json_array_append_new(names, json_string(claim_name(c))) == -1)
+			goto out;
+	}
+	text = json_dumps(names, JSON_COMPACT);
+out:
+	json_decref(names);
+	return (text);
+}
+
+/* The page's lists: one row per deliverable claim ({name, label, essential, reason, checked}), essential ones first,
+ * and one per other claim ({label}); and in ${offer} (the pending request's claims_req) the deliverable ones marked
+ * "offered": only those count when the form comes back. */
+static int
+consent_rows(const struct consent_view *cv, json_t *offer, json_t **rows, json_t **unavailable)
+{
+	const char *name, *label;
+	json_t *c, *d, *row;
+	bool essential;
+	size_t i;
+	int pass;
+
+	*rows = json_array();
+	*unavailable = json_array();
+	if (*rows == NULL || *unavailable == NULL)
+		return (-1);
+	for (pass = 0; pass < 2; pass++) {
+		json_array_foreach(cv->req, i, c)
+		{
+			name = claim_name(c);
+			label = claim_label(name) != NULL ? claim_label(name) : name;
+			if ((essential = json_is_true(json_object_get(c, "essential"))) != (pass == 0))
+				continue;
+			if (!agent_meta_supports(cv->meta, name)) {
+				json_object_del(json_array_get(offer, i), "offered");
+				if (json_array_append_new(*unavailable, json_pack("{s:s}", "label", label)) == -1)
+					return (-1);
+				continue;
+			}
+			/* Essential claims start checked; a decision the user already made shows as made. */
+			d = json_object_get(cv->decisions, name);
+			row = json_pack("{s:s,s:s,s:b,s:b}", "name", name, "label", label, "essential", essential,
+			    "checked", json_is_boolean(d) ? json_is_true(d) : essential);
+			if (row == NULL ||
+			    (json_is_string(json_object_get(c, "reason")) &&
+			        json_object_set(row, "reason", json_object_get(c, "reason")) == -1)) {
+				json_decref(row);
+				return (-1);
+			}
+			if (json_array_append_new(*rows, row) == -1 ||
+			    json_object_set_new(json_array_get(offer, i), "offered", json_true()) == -1)
+				return (-1);
+		}
+	}
+	return (0);
+}
+
+/* The consent page (drafts/claims.md §3).  With no claims requested (prompt=consent alone), Allow and Deny. */
 static void
 consent_page(struct app *app, const struct request *req, struct response *resp, json_t *areq,
-    const struct client *client, const struct session *sess)
+    const struct client *client, const struct session *sess, const struct consent_view *cv)
 {
-	struct identity *id = NULL;
-	char *csrf = NULL, *blob = NULL, host[256];
-	json_t *copy = json_deep_copy(areq);
+	char *csrf = NULL, *blob = NULL, *rows_text = NULL, *unav_text = NULL, host[256];
+	json_t *copy = json_deep_copy(areq), *rows = NULL, *unav = NULL;
 
 	/* The consent decision is bound to the session's identity. */
-	if (copy == NULL || json_object_set_new(copy, "identity", json_integer(sess->identity_id)) == -1 ||
-	    store_identity_by_id(app->st, sess->identity_id, &id) != STORE_OK ||
-	    (csrf = csrf_token(app, req, resp)) == NULL ||
-	    (blob = signed_pack(app, AUTHZ_PURPOSE, copy, app->conf->auth_request_ttl)) == NULL) {
-		page_error(app, resp, 500, "Internal error", "The consent page could not be prepared.");
-		goto out;
+	if (copy == NULL || json_object_set_new(copy, "identity", json_integer(sess->identity_id)) == -1)
+		goto fail;
+	if (cv->req != NULL) {
+		if (consent_rows(cv, json_object_get(copy, "claims_req"), &rows, &unav) == -1 ||
+		    (json_array_size(rows) > 0 && (rows_text = json_dumps(rows, JSON_COMPACT)) == NULL) ||
+		    (json_array_size(unav) > 0 && (unav_text = json_dumps(unav, JSON_COMPACT)) == NULL))
+			goto fail;
 	}
+	if ((csrf = csrf_token(app, req, resp)) == NULL ||
+	    (blob = signed_pack(app, AUTHZ_PURPOSE, copy, app->conf->auth_request_ttl)) == NULL)
+		goto fail;
 	{
-		const char *name = client_meta_str(client, "client_name");
 		const struct tmpl_var v[] = { { "title", "Allow access?" }, { "csrf", csrf }, { "req", blob },
-			{ "identifier", id->identifier },
+			{ "identifier", cv->id->identifier },
 			{ "client_host", redirect_host(areq_str(areq, "redirect_uri"), host, sizeof(host)) },
-			{ "client_name", name ? name : host } };
+			{ "client_name", client_meta_str(client, "client_name") }, { "unnamed", AUTHZ_UNNAMED },
+			{ "claims", rows_text }, { "unavailable", unav_text }, { "unavailable_why", cv->why } };
 
 		page_render(app, resp, 200, "consent", v, sizeof(v) / sizeof(v[0]));
 	}
+	goto out;
+fail:
+	page_error(app, resp, 500, "Internal error", "The consent page could not be prepared.");
 out:
-	identity_free(id);
 	json_decref(copy);
+	json_decref(rows);
+	json_decref(unav);
+	free(rows_text);
+	free(unav_text);
 	free(csrf);
 	free(blob);
 }
@@ -284,9 +490,10 @@ authz_parse(struct app *app, const struct request *req, struct response *resp, s
 	const char *client_id = form_get(f, "client_id"), *ru = form_get(f, "redirect_uri");
 	const char *rt, *mode, *scope, *state, *nonce, *prompt, *max_age, *hint, *cc, *ccm;
 	struct client *client = NULL;
-	json_t *areq = NULL;
-	char *canon = NULL;
+	json_t *areq = NULL, *creq = NULL;
+	char *canon = NULL, *text = NULL, why[256];
 	int64_t age;
+	bool big;
 
 	*clientp = NULL;
 	/* SECURITY.md 2: client_id, then redirect_uri, before anything else; failures never redirect. */
@@ -350,6 +557,15 @@ authz_parse(struct app *app, const struct request *req, struct response *resp, s
 		goto fail;
 	}
 	json_object_set_new(areq, "scope", json_string(scope));
+	/* drafts/claims.md §1: the claims the scope and the claims parameter ask for. */
+	if (claims_request(scope, form_get(f, "claims"), &creq, why, sizeof(why)) == -1) {
+		authz_error(app, resp, areq, "invalid_request", why);
+		goto fail;
+	}
+	if (json_array_size(creq) > 0)
+		json_object_set_new(areq, "claims_req", creq);
+	else
+		json_decref(creq);
 	if ((nonce = form_get(f, "nonce")) != NULL) {
 		if (strlen(nonce) > OIDC_MAX_STATE) {
 			authz_error(app, resp, areq, "invalid_request", "nonce is too long");
@@ -394,6 +610,15 @@ authz_parse(struct app *app, const struct request *req, struct response *resp, s
 		authz_error(app, resp, areq, "invalid_request", "PKCE (S256) is required for public clients");
 		goto fail;
 	}
+	/* The request travels signed through the login and consent forms: it must fit them. */
+	if ((text = json_dumps(areq, JSON_COMPACT)) == NULL)
+		goto fail500;
+	big = strlen(text) > AUTHZ_MAX_PENDING;
+	free(text);
+	if (big) {
+		authz_error(app, resp, areq, "invalid_request", "the request is too large");
+		goto fail;
+	}
 	free(canon);
 	*clientp = client;
 	return (areq);
@@ -406,15 +631,36 @@ fail:
 	return (NULL);
 }
 
-/* With an authenticated session: consent when asked for, then the code. */
+/*
+ * With an authenticated session: consent (drafts/claims.md §3), then the code.  No page when no claims are asked
+ * for, or when every deliverable one is decided, unless prompt=consent; prompt=none with a decision missing is
+ * consent_required.
+ */
 static void
 authz_continue(struct app *app, const struct request *req, struct response *resp, json_t *areq,
     const struct client *client, const struct session *sess)
 {
-	if (prompt_has(areq, "consent"))
-		consent_page(app, req, resp, areq, client, sess);
+	bool claims = json_array_size(json_object_get(areq, "claims_req")) > 0;
+	struct consent_view cv;
+	char *clm = NULL;
+
+	if (!claims && !prompt_has(areq, "consent")) {
+		authz_issue(app, resp, areq, sess, NULL);
+		return;
+	}
+	if (consent_load(app, areq, sess, &cv) == -1)
+		authz_error(app, resp, areq, "server_error", NULL);
+	else if (claims && !prompt_has(areq, "consent") && !consent_missing(&cv)) {
+		if ((clm = consent_granted(&cv, cv.decisions)) == NULL)
+			authz_error(app, resp, areq, "server_error", NULL);
+		else
+			authz_issue(app, resp, areq, sess, clm);
+	} else if (prompt_has(areq, "none"))
+		authz_error(app, resp, areq, "consent_required", NULL);
 	else
-		authz_issue(app, resp, areq, sess);
+		consent_page(app, req, resp, areq, client, sess, &cv);
+	free(clm);
+	consent_release(&cv);
 }
 
 /* Does the session satisfy the request?  prompt=login, max_age and a login_hint naming someone else say no. */
@@ -542,19 +788,30 @@ out:
 
 /*
  * The pending request from a login or consent form: signed by us, not expired, and its client and
- * redirect_uri still valid (a client may have been deleted meanwhile).
+ * redirect_uri still valid (a client may have been deleted meanwhile).  With ${account} (the login form only),
+ * the account page's login is accepted too: *account is then true, *clientp NULL, and the caller may do nothing
+ * with it but start a session and go back to the account page.
  */
 static json_t *
-pending_request(struct app *app, const struct request *req, struct response *resp, struct client **clientp)
+pending_request(
+    struct app *app, const struct request *req, struct response *resp, struct client **clientp, bool *account)
 {
+	const char *blob = form_get(&req->form, "req");
 	json_t *areq;
 
 	*clientp = NULL;
+	if (account != NULL)
+		*account = false;
 	if (!csrf_ok(app, req)) {
 		page_forbidden(app, resp);
 		return (NULL);
 	}
-	if ((areq = signed_unpack(app, AUTHZ_PURPOSE, form_get(&req->form, "req"), time_now())) == NULL) {
+	/* The purposes differ in the MAC: an account blob never passes for an authorization request. */
+	if (account != NULL && (areq = signed_unpack(app, ACCOUNT_PURPOSE, blob, time_now())) != NULL) {
+		*account = true;
+		return (areq);
+	}
+	if ((areq = signed_unpack(app, AUTHZ_PURPOSE, blob, time_now())) == NULL) {
 		page_error(app, resp, 400, "This page has expired",
 		    "The login took too long or the form was changed. Go back to the website and start again.");
 		return (NULL);
@@ -585,10 +842,12 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	int64_t wait, now = time_now();
 	int status;
 	enum pw_rc pr;
+	bool account;
 	json_t *areq;
 
-	if ((areq = pending_request(app, req, resp, &client)) == NULL)
+	if ((areq = pending_request(app, req, resp, &client, &account)) == NULL)
 		return;
+	json_object_del(areq, "notice"); /* the account page's notice was for the first showing only */
 	if (typed == NULL || identifier_canonical(typed, &canon) == -1) {
 		login_page(app, req, resp, areq, client, 400, typed,
 		    "Enter your identifier, a domain name such as alice.example.com.");
@@ -653,6 +912,10 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 		page_error(app, resp, 500, "Internal error", "Please try again.");
 		goto out;
 	}
+	if (account) {
+		resp_redirect(resp, OIDC_PATH_ACCOUNT);
+		goto out;
+	}
 	/* The user may have typed another identifier than the hint: the session's identity is what counts. */
 	json_object_del(areq, "login_hint");
 	authz_continue(app, req, resp, areq, client, sess);
@@ -665,7 +928,64 @@ out:
 	str_secure_free(rehash);
 }
 
-/** h_consent: POST /consent: the user's decision (the per-claim form comes with the consent issue). */
+/* Was the box of claim ${name} checked?  (Each checked box sends claim=<name>.) */
+static bool
+form_checked(const struct form *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->pairs[i].name, "claim") == 0 && strcmp(f->pairs[i].value, name) == 0)
+			return (true);
+	return (false);
+}
+
+/*
+ * "Allow selected" (drafts/claims.md §3): a decision for every claim the page offered (checked: granted,
+ * unchecked: refused), stored in one transaction, then the code with the claims granted.  Only the claims the
+ * signed request marks "offered" count: a box for anything else is ignored.
+ */
+static void
+consent_allow(
+    struct app *app, const struct request *req, struct response *resp, json_t *areq, const struct session *sess)
+{
+	json_t *creq = json_object_get(areq, "claims_req"), *decisions = NULL, *granted = NULL, *c;
+	const char *name;
+	char *clm = NULL;
+	bool on;
+	size_t i;
+
+	if (json_array_size(creq) == 0) {
+		authz_issue(app, resp, areq, sess, NULL);
+		return;
+	}
+	if ((decisions = json_object()) == NULL || (granted = json_array()) == NULL)
+		goto fail;
+	json_array_foreach(creq, i, c)
+	{
+		if (!json_is_true(json_object_get(c, "offered")) || (name = claim_name(c)) == NULL)
+			continue;
+		on = form_checked(&req->form, name);
+		if (json_object_set_new(decisions, name, json_boolean(on)) == -1 ||
+		    (on && json_array_append_new(granted, json_string(name)) == -1))
+			goto fail;
+	}
+	/* SECURITY.md 17: the decisions are committed before the code goes out. */
+	if (json_object_size(decisions) > 0 &&
+	    store_consent_set(app->st, sess->identity_id, areq_str(areq, "client_id"), decisions, time_now()) !=
+	        STORE_OK)
+		goto fail;
+	if ((clm = json_dumps(granted, JSON_COMPACT)) == NULL)
+		goto fail;
+	authz_issue(app, resp, areq, sess, clm);
+	goto out;
+fail:
+	authz_error(app, resp, areq, "server_error", NULL);
+out:
+	free(clm);
+	json_decref(decisions);
+	json_decref(granted);
+}
+
+/** h_consent: POST /consent: the user's decision. */
 void
 h_consent(void *ctx, const struct request *req, struct response *resp)
 {
@@ -675,7 +995,7 @@ h_consent(void *ctx, const struct request *req, struct response *resp)
 	const char *decision = form_get(&req->form, "decision");
 	json_t *areq;
 
-	if ((areq = pending_request(app, req, resp, &client)) == NULL)
+	if ((areq = pending_request(app, req, resp, &client, NULL)) == NULL)
 		return;
 	/* The decision counts only in the session that was asked. */
 	if (session_current(app, req, &sess) != STORE_OK ||
@@ -685,8 +1005,9 @@ h_consent(void *ctx, const struct request *req, struct response *resp)
 		    "start again.");
 		goto out;
 	}
+	/* Deny stores nothing. */
 	if (decision != NULL && strcmp(decision, "allow") == 0)
-		authz_issue(app, resp, areq, sess);
+		consent_allow(app, req, resp, areq, sess);
 	else
 		authz_error(app, resp, areq, "access_denied", "the user denied the request");
 out:

@@ -6,8 +6,9 @@
  * (authorization_response_iss_parameter_supported), RFC 7517 §5 (the JWK Set), and the static assets of www/.
  *
  * ID4ME.md "Interop traps": advertise only what is implemented (an advertised RS512 or JWE algorithm makes the
- * Python client use it; claims_parameter_supported comes with the claims issue), and no space inside any string
- * value (the PHP client strips every space from the document before parsing it).
+ * Python client use it; without claims_parameter_supported clients fall back to scopes), and no space inside any
+ * string value (the PHP client strips every space from the document before parsing it).  drafts/claims.md §1:
+ * claims_parameter_supported and claims_supported.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +69,11 @@ oidc_discovery(const struct conf *conf)
 	static const char *const algs[] = { "RS256", "ES256", NULL };
 	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "none", NULL };
 	static const char *const pkce_methods[] = { "S256", NULL }; /* RFC 7636 §4.2: never "plain" */
-	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp",
-		"id4me.identifier", NULL };
+	/* drafts/claims.md §1: the authority's own, then the standard claims an agent may deliver (OIDC Core §5.1). */
+	static const char *const claims[] = { "sub", "iss", "id4me.identifier", "name", "family_name", "given_name",
+		"middle_name", "nickname", "preferred_username", "profile", "picture", "website", "gender", "birthdate",
+		"zoneinfo", "locale", "updated_at", "email", "email_verified", "address", "phone_number",
+		"phone_number_verified", NULL };
 	static const char *const prompts[] = { "none", "login", "consent", NULL };
 	static const struct {
 		const char *key;
@@ -114,11 +118,11 @@ oidc_discovery(const struct conf *conf)
 	rc |= add_strings(o, "claims_supported", claims);
 	rc |= add_strings(o, "prompt_values_supported", prompts);
 	rc |= json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
+	rc |= json_object_set_new(o, "claims_parameter_supported", json_true()); /* OIDC Core §5.5: claims.c */
 	/* Not implemented yet, so advertised as false (Discovery §3 defaults request_uri_parameter_supported to
 	 * true, so it must be said explicitly).  Front- and back-channel logout are not advertised at all. */
 	rc |= json_object_set_new(o, "request_parameter_supported", json_false());
 	rc |= json_object_set_new(o, "request_uri_parameter_supported", json_false());
-	rc |= json_object_set_new(o, "claims_parameter_supported", json_false());
 	if (rc != 0)
 		goto fail;
 	if ((out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)

@@ -3,6 +3,9 @@
  */
 #include "internal.h"
 
+/* account.c; declared here until internal.h gains it (reported with this change). */
+void h_account(void *ctx, const struct request *req, struct response *resp);
+
 static const struct http_route routes[] = {
 	{ OIDC_PATH_DISCOVERY, HTTP_GET, h_discovery, 0 },
 	{ OIDC_PATH_JWKS, HTTP_GET, h_jwks, 0 },
@@ -17,6 +20,7 @@ static const struct http_route routes[] = {
 	{ OIDC_PATH_LOGOUT, HTTP_GET | HTTP_POST, h_logout, 0 },
 	{ OIDC_PATH_SETUP, HTTP_GET | HTTP_POST, h_setup, HTTP_SLOW },
 	{ OIDC_PATH_DELETE, HTTP_GET | HTTP_POST, h_delete, HTTP_SLOW },
+	{ OIDC_PATH_ACCOUNT, HTTP_GET | HTTP_POST, h_account, 0 },
 	{ OIDC_PATH_STATIC, HTTP_GET, h_static, 0 },
 };
 

@@ -5,8 +5,9 @@
  * (ID token), RFC 9700 §4.14 (refresh token rotation), SECURITY.md 3-5, 8.
  *
  * Cost per request, by design: one client lookup, one write transaction (code or refresh token consumed and the
- * new grant, refresh token and access-token record stored together), one identity lookup, one RS256 signature
- * (ID token) and one ES256 signature (access token).  The RSA signature is the ceiling.
+ * new grant, refresh token and access-token record stored together), one identity lookup, two reads for the
+ * access token's clm (its grant, the user's decisions: drafts/claims.md §4), one RS256 signature (ID token) and
+ * one ES256 signature (access token).  The RSA signature is the ceiling.
  */
 #include <string.h>
 

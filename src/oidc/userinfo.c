@@ -2,10 +2,9 @@
  * userinfo.c: the UserInfo endpoint of the authority.
  *
  * OIDC Core §5.3 (request, response, signed response when userinfo_signed_response_alg is registered:
- * §5.3.2 "SHOULD contain iss and aud"), RFC 6750 §2.1 (Authorization: Bearer), §2.2 (form-encoded body
- * parameter), §3 (errors, WWW-Authenticate); SECURITY.md 7 (Cache-Control: no-store, by RESP_API).
- * The claims come from userinfo_claims(), the one path that per-claim consent and distributed claims
- * (ID4ME.md "Tokens") will extend.
+ * §5.3.2 "SHOULD contain iss and aud"), §5.6.2 (distributed claims: _claim_names, _claim_sources), RFC 6750 §2.1
+ * (Authorization: Bearer), §2.2 (form-encoded body parameter), §3 (errors, WWW-Authenticate); SECURITY.md 7
+ * (Cache-Control: no-store, by RESP_API); drafts/claims.md §4 (what is released, and the agent token).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +12,160 @@
 
 #include "internal.h"
 
+#define USERINFO_SOURCE "agent" /* the one claims source: the identity's agent */
+
+/* granted_now(app, g): the names of g->claims (the claims granted with the code) that the user's decisions for
+ * g's client still grant, in their order: the rule of the access token's clm (tokens.c), applied again now so
+ * that a revocation takes effect at once.  New array; NULL on a store or memory failure (logged). */
+static json_t *
+granted_now(struct app *app, const struct grant *g)
+{
+	json_t *names = NULL, *decisions = NULL, *out, *v;
+	const char *name;
+	size_t i;
+
+	if ((out = json_array()) == NULL)
+		goto oom;
+	if (g->claims == NULL || (names = json_loads(g->claims, 0, NULL)) == NULL || json_array_size(names) == 0)
+		goto done;
+	if (store_consent_get(app->st, g->identity_id, g->client_id, &decisions) != STORE_OK)
+		goto fail;
+	json_array_foreach(names, i, v)
+	{
+		if ((name = json_string_value(v)) != NULL && json_is_true(json_object_get(decisions, name)) &&
+		    json_array_append_new(out, json_string(name)) == -1)
+			goto oom;
+	}
+done:
+	json_decref(names);
+	json_decref(decisions);
+	return (out);
+oom:
+	log_warnx("userinfo: out of memory");
+fail:
+	json_decref(names);
+	json_decref(decisions);
+	json_decref(out);
+	return (NULL);
+}
+
+/* agent_token_mint(app, g, id, aud, clm, now): drafts/claims.md §4: the agent token, a JWT of typ id4me-agent+jwt
+ * signed with access_token_alg for the agent whose registered issuer is ${aud}, carrying exactly iss, sub, aud,
+ * client_id, id4me.identifier, clm, scope, jti, iat, exp.  Caller frees; NULL on failure. */
+static char *
+agent_token_mint(
+    struct app *app, const struct grant *g, const struct identity *id, const char *aud, json_t *clm, int64_t now)
+{
+	json_t *c = NULL;
+	char *jti = NULL, *tok = NULL;
+
+	if ((jti = rand_token(16)) == NULL)
+		goto out;
+	c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:s,s:s,s:I,s:I}", "iss", app->conf->issuer, "sub", id->sub, "aud", aud,
+	    "client_id", g->client_id, "id4me.identifier", id->identifier, "clm", clm, "scope", g->scope, "jti", jti,
+	    "iat", (json_int_t)now, "exp", (json_int_t)(now + app->conf->access_token_ttl));
+	if (c != NULL)
+		tok = jwt_sign(app->kr, app->conf->access_token_alg, "id4me-agent+jwt", c);
+out:
+	json_decref(c);
+	free(jti);
+	return (tok);
+}
+
+/* userinfo_distributed(app, g, id, o): OIDC Core §5.6.2: add _claim_names and _claim_sources to ${o} for the
+ * claims still granted that the identity's agent can deliver.  Without an agent, without such claims, or when
+ * the agent's configuration cannot be had (logged by agent_meta_get), ${o} is left as it is.  -1 on a store,
+ * signing or memory failure (logged). */
+static int
+userinfo_distributed(struct app *app, const struct grant *g, const struct identity *id, json_t *o)
+{
+	struct agent *a = NULL;
+	struct agent_meta *m = NULL;
+	json_t *granted = NULL, *clm = NULL, *names = NULL, *sources = NULL, *v;
+	char *tok = NULL;
+	const char *name;
+	enum store_rc rc;
+	size_t i;
+	int ret = -1;
+
+	if (id->agent_id == 0) /* created by the operator: delegates nothing (drafts/claims.md §2) */
+		return (0);
+	if ((granted = granted_now(app, g)) == NULL)
+		goto out;
+	if (json_array_size(granted) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if ((rc = store_agent_by_id(app->st, id->agent_id, &a)) != STORE_OK) {
+		if (rc == STORE_NOTFOUND) {
+			log_warnx("userinfo: identity %s is held by an unknown agent", id->identifier);
+			ret = 0;
+		}
+		goto out;
+	}
+	if (agent_meta_get(app, a->issuer, &m) == -1) {
+		log_debug("userinfo: no distributed claims for %s: agent %s unavailable", id->identifier, a->name);
+		ret = 0;
+		goto out;
+	}
+	if ((clm = json_array()) == NULL || (names = json_object()) == NULL)
+		goto oom;
+	json_array_foreach(granted, i, v)
+	{
+		if (!agent_meta_supports(m, (name = json_string_value(v))))
+			continue;
+		if (json_array_append(clm, v) == -1 ||
+		    json_object_set_new(names, name, json_string(USERINFO_SOURCE)) == -1)
+			goto oom;
+	}
+	if (json_array_size(clm) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if ((tok = agent_token_mint(app, g, id, a->issuer, clm, time_now())) == NULL) {
+		log_warnx("userinfo: cannot sign an agent token with %s", app->conf->access_token_alg);
+		goto out;
+	}
+	sources = json_pack("{s:{s:s,s:s}}", USERINFO_SOURCE, "endpoint", m->userinfo_endpoint, "access_token", tok);
+	if (sources == NULL || json_object_set(o, "_claim_names", names) == -1 ||
+	    json_object_set(o, "_claim_sources", sources) == -1)
+		goto oom;
+	ret = 0;
+	goto out;
+oom:
+	log_warnx("userinfo: out of memory");
+out:
+	str_secure_free(tok);
+	json_decref(sources);
+	json_decref(names);
+	json_decref(clm);
+	json_decref(granted);
+	agent_meta_free(m);
+	agent_free(a);
+	return (ret);
+}
+
 /**
- * userinfo_claims(app, g, id, c): the claims released for grant ${g} of identity ${id} to client ${c}: "sub"
- * and "id4me.identifier" for now.  New object, caller decrefs; NULL on memory failure.
+ * userinfo_claims(app, g, id, c): the claims released for grant ${g} of identity ${id} to client ${c}: "sub",
+ * "id4me.identifier" and, when claims granted with ${g} are still granted and the identity's agent can deliver
+ * some, their distributed form (drafts/claims.md §4).  New object, caller decrefs; NULL on a store, signing or
+ * memory failure (logged).
  */
 json_t *
 userinfo_claims(struct app *app, const struct grant *g, const struct identity *id, const struct client *c)
 {
-	(void)app;
-	(void)g;
+	json_t *o;
+
 	(void)c;
 	if (id == NULL || id->sub == NULL || id->identifier == NULL)
 		return (NULL);
-	return (json_pack("{s:s,s:s}", "sub", id->sub, "id4me.identifier", id->identifier));
+	if ((o = json_pack("{s:s,s:s}", "sub", id->sub, "id4me.identifier", id->identifier)) == NULL)
+		return (NULL);
+	if (g != NULL && userinfo_distributed(app, g, id, o) == -1) {
+		json_decref(o);
+		return (NULL);
+	}
+	return (o);
 }
 
 /* userinfo_token(req, resp, out): RFC 6750 §2: the access token of the request, from the Authorization header or

@@ -2,12 +2,23 @@
  * tmpl.c: HTML pages and static assets from www/, read and parsed once at start-up.
  *
  * The syntax is the Mustache subset of include/tmpl.h ({{name}}, {{#name}}, {{^name}}, {{/name}}, and the one
- * raw slot {{{content}}} of layout.html).  Mustache's other tags (comments, partials, {{&raw}}, delimiter
+ * raw slot {{{content}}} of layout.html), plus one loop:
+ *
+ *   {{*name}} ... {{/name}}  the block once per element of the JSON array that the variable holds (its value is
+ *                            JSON text, e.g. from json_dumps; missing or "" is an empty list).  Inside, names are
+ *                            looked up first in the current element (an object), then in the enclosing loops'
+ *                            elements, then in the variables.  A member that is a string or an integer prints
+ *                            (escaped, like every value); true, a non-empty string, a number, a non-empty array
+ *                            and an object open {{#name}}; an array member is a nested {{*name}}.
+ *
+ * Lists are data, not markup: the pages' HTML stays in www/ and every value still goes through the escaping
+ * below, so there is still no raw output.  Mustache's other tags (comments, partials, {{&raw}}, delimiter
  * changes) fail the load, as do unbalanced sections and unterminated tags, with file:line logged.  Each template
- * becomes a flat node list in which a section node records how many nodes its body spans, so rendering is one
- * loop with no parsing and no recursion: a false section is skipped by jumping over its body, a true one simply
- * continues into it, and the closing tag leaves no node at all.  As in Mustache, a section tag alone on its line
- * takes the whole line with it, so the pages come out without blank lines where sections were.
+ * becomes a flat node list in which a section node records how many nodes its body spans: a false section is
+ * skipped by jumping over its body, a true one simply continues into it, and the closing tag leaves no node at
+ * all; a loop runs its body's nodes once per element (recursion as deep as loops nest, at most TMPL_MAX_DEPTH).
+ * As in Mustache, a section tag alone on its line takes the whole line with it, so the pages come out without
+ * blank lines where sections were.
  *
  * Lookup of pages and assets is by exact name in the loaded tables; nothing is read from disk after tmpl_load,
  * so a request cannot name a file (no path traversal, no subdirectories).
@@ -22,12 +33,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "tmpl.h"
 #include "util.h"
 
 #define TMPL_MAX_FILES 256   /* a www/ directory holds a dozen files; more is a deployment mistake */
-#define TMPL_MAX_DEPTH 16    /* nested sections; the pages use two */
+#define TMPL_MAX_DEPTH 16    /* nested sections and loops; the pages use three */
 #define TMPL_MAX_NAME 64     /* a variable or file name */
 #define TMPL_LAYOUT "layout" /* the frame every page is rendered into */
 #define TMPL_SLOT "content"  /* the layout's one pre-escaped slot */
@@ -37,14 +50,15 @@ enum tmpl_node_type {
 	TMPL_VAR,         /* {{name}}: the escaped value */
 	TMPL_SECTION,     /* {{#name}}: the body when the value is present and non-empty */
 	TMPL_INVERTED,    /* {{^name}}: the body when the value is missing or empty */
+	TMPL_LOOP,        /* {{*name}}: the body once per element of the JSON array */
 	TMPL_SLOT_CONTENT /* {{{content}}}: the rendered page (layout.html only) */
 };
 
 struct tmpl_node {
 	enum tmpl_node_type type;
-	const char *str; /* TEXT: the bytes; VAR, SECTION, INVERTED: the name; both point into tmpl_page.src */
+	const char *str; /* TEXT: the bytes; VAR, SECTION, INVERTED, LOOP: the name; both point into tmpl_page.src */
 	size_t len;      /* length of ${str} */
-	size_t body;     /* SECTION, INVERTED: how many nodes after this one form the body */
+	size_t body;     /* SECTION, INVERTED, LOOP: how many nodes after this one form the body */
 };
 
 struct tmpl_page {
@@ -231,8 +245,22 @@ standalone(const char *src, const char *text, const char *tag, const char *end, 
 	return (ls);
 }
 
+/* The node that the sigil ${c} (# ^ *) opens. */
+static enum tmpl_node_type
+sigil_type(char c)
+{
+	return (c == '#' ? TMPL_SECTION : c == '^' ? TMPL_INVERTED : TMPL_LOOP);
+}
+
+/* The sigil that opened the section or loop ${o}, for messages. */
+static char
+node_sigil(const struct tmpl_node *o)
+{
+	return (o->type == TMPL_SECTION ? '#' : o->type == TMPL_LOOP ? '*' : '^');
+}
+
 /*
- * Parse ${p->src} into ${p->nodes}.  A tag is "{{", an optional sigil (# ^ /), a name of [A-Za-z0-9_] with
+ * Parse ${p->src} into ${p->nodes}.  A tag is "{{", an optional sigil (# ^ * /), a name of [A-Za-z0-9_] with
  * optional spaces around it, and "}}", all on one line; in layout.html also "{{{content}}}".
  */
 static int
@@ -257,7 +285,7 @@ page_parse(struct tmpl_page *p, const struct tmpl_pos *pos, bool layout)
 		tag = s;
 		s += 2;
 		sigil = '\0';
-		if (*s == '#' || *s == '^' || *s == '/' || *s == '{')
+		if (*s == '#' || *s == '^' || *s == '*' || *s == '/' || *s == '{')
 			sigil = *s++;
 		while (*s == ' ')
 			s++;
@@ -270,14 +298,14 @@ page_parse(struct tmpl_page *p, const struct tmpl_pos *pos, bool layout)
 		if (namelen == 0 || namelen > TMPL_MAX_NAME || s[0] != '}' || s[1] != '}' ||
 		    (sigil == '{' && s[2] != '}')) {
 			taglen = strcspn(tag, "\n");
-			log_warnx("%s/%s:%zu: bad tag \"%.*s\": only {{name}}, {{#name}}, {{^name}} and {{/name}} "
-			          "are allowed",
+			log_warnx("%s/%s:%zu: bad tag \"%.*s\": only {{name}}, {{#name}}, {{^name}}, {{*name}} and "
+			          "{{/name}} are allowed",
 			    pos->dir, pos->file, line, (int)(taglen > 40 ? 40 : taglen), tag);
 			return (-1);
 		}
 		next = s + (sigil == '{' ? 3 : 2);
 		text_end = tag;
-		if (sigil == '#' || sigil == '^' || sigil == '/')
+		if (sigil == '#' || sigil == '^' || sigil == '*' || sigil == '/')
 			if ((text_end = standalone(p->src, text, tag, next, &next)) == NULL)
 				text_end = tag;
 		if (text_end > text && page_add_node(p, TMPL_TEXT, text, (size_t)(text_end - text)) == -1)
@@ -302,6 +330,7 @@ page_parse(struct tmpl_page *p, const struct tmpl_pos *pos, bool layout)
 			break;
 		case '#':
 		case '^':
+		case '*':
 			if (depth == TMPL_MAX_DEPTH) {
 				log_warnx("%s/%s:%zu: sections nested deeper than %d", pos->dir, pos->file, line,
 				    TMPL_MAX_DEPTH);
@@ -310,7 +339,7 @@ page_parse(struct tmpl_page *p, const struct tmpl_pos *pos, bool layout)
 			open[depth].node = p->n;
 			open[depth].line = line;
 			depth++;
-			if (page_add_node(p, sigil == '#' ? TMPL_SECTION : TMPL_INVERTED, name, namelen) == -1)
+			if (page_add_node(p, sigil_type(sigil), name, namelen) == -1)
 				return (-1);
 			break;
 		case '/':
@@ -323,8 +352,8 @@ page_parse(struct tmpl_page *p, const struct tmpl_pos *pos, bool layout)
 			o = &p->nodes[open[depth].node];
 			if (o->len != namelen || memcmp(o->str, name, namelen) != 0) {
 				log_warnx("%s/%s:%zu: {{/%.*s}} does not match {{%c%.*s}} of line %zu", pos->dir,
-				    pos->file, line, (int)namelen, name, o->type == TMPL_SECTION ? '#' : '^',
-				    (int)o->len, o->str, open[depth].line);
+				    pos->file, line, (int)namelen, name, node_sigil(o), (int)o->len, o->str,
+				    open[depth].line);
 				return (-1);
 			}
 			p->nodes[open[depth].node].body = p->n - open[depth].node - 1;
@@ -337,8 +366,8 @@ page_parse(struct tmpl_page *p, const struct tmpl_pos *pos, bool layout)
 	}
 	if (depth > 0) {
 		o = &p->nodes[open[depth - 1].node];
-		log_warnx("%s/%s:%zu: {{%c%.*s}} of line %zu is never closed", pos->dir, pos->file, line,
-		    o->type == TMPL_SECTION ? '#' : '^', (int)o->len, o->str, open[depth - 1].line);
+		log_warnx("%s/%s:%zu: {{%c%.*s}} of line %zu is never closed", pos->dir, pos->file, line, node_sigil(o),
+		    (int)o->len, o->str, open[depth - 1].line);
 		return (-1);
 	}
 	if (s > text && page_add_node(p, TMPL_TEXT, text, (size_t)(s - text)) == -1)
@@ -530,41 +559,152 @@ var_lookup(const struct tmpl_node *node, const struct tmpl_var *vars, size_t n)
 	return (NULL);
 }
 
+/* One rendering: the caller's variables, the layout's slot, and the elements of the loops being run. */
+struct tmpl_run {
+	const struct tmpl_var *vars;
+	size_t n;
+	const char *content; /* the rendered page, for the layout's {{{content}}} */
+	size_t clen;
+	json_t *scope[TMPL_MAX_DEPTH]; /* the current element of each enclosing loop, innermost last (borrowed) */
+	size_t depth;
+	struct buf *b;
+};
+
+/* A value as a page sees it: a member of a loop's element (${j}), else a variable (${s}); both NULL: missing. */
+struct tmpl_val {
+	json_t *j;
+	const char *s;
+};
+
+static struct tmpl_val
+val_lookup(const struct tmpl_run *run, const struct tmpl_node *node)
+{
+	struct tmpl_val v = { NULL, NULL };
+	char name[TMPL_MAX_NAME + 1];
+	size_t k;
+
+	memcpy(name, node->str, node->len); /* node->len <= TMPL_MAX_NAME: checked by page_parse */
+	name[node->len] = '\0';
+	for (k = run->depth; k > 0; k--)
+		if ((v.j = json_object_get(run->scope[k - 1], name)) != NULL)
+			return (v);
+	v.s = var_lookup(node, run->vars, run->n);
+	return (v);
+}
+
+/* Does ${v} open a {{#section}}?  Missing, "", null, false and [] do not. */
+static bool
+val_true(struct tmpl_val v)
+{
+	if (v.j != NULL) {
+		if (json_is_string(v.j))
+			return (json_string_length(v.j) > 0);
+		if (json_is_array(v.j))
+			return (json_array_size(v.j) > 0);
+		return (!json_is_false(v.j) && !json_is_null(v.j));
+	}
+	return (v.s != NULL && *v.s != '\0');
+}
+
+/* Print ${v}, escaped: a string or an integer; anything else prints nothing. */
+static int
+val_print(struct buf *b, struct tmpl_val v)
+{
+	if (v.j != NULL) {
+		if (json_is_string(v.j))
+			return (json_string_length(v.j) > 0 ? html_escape(b, json_string_value(v.j)) : 0);
+		if (json_is_integer(v.j))
+			return (buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v.j)));
+		return (0);
+	}
+	return (v.s != NULL && *v.s != '\0' ? html_escape(b, v.s) : 0);
+}
+
+/* The list a {{*loop}} runs over, in *${owned} when it had to be parsed from a variable's JSON text (the caller
+ * decrefs it).  NULL for an empty list; -1 (logged) when the value is not a list: a bug in the caller. */
+static int
+val_list(const struct tmpl_node *node, struct tmpl_val v, json_t **list, json_t **owned)
+{
+	json_error_t e;
+
+	*list = *owned = NULL;
+	if (v.j != NULL) {
+		if (json_is_array(v.j))
+			*list = v.j;
+		else if (!json_is_null(v.j) && !json_is_false(v.j))
+			goto bad;
+		return (0);
+	}
+	if (v.s == NULL || *v.s == '\0')
+		return (0);
+	if (!json_depth_ok(v.s, strlen(v.s), TMPL_MAX_DEPTH) ||
+	    (*owned = json_loads(v.s, JSON_REJECT_DUPLICATES, &e)) == NULL || !json_is_array(*owned))
+		goto bad;
+	*list = *owned;
+	return (0);
+bad:
+	json_decref(*owned);
+	*owned = NULL;
+	log_warnx("tmpl: {{*%.*s}}: the value is not a JSON array: not rendered", (int)node->len, node->str);
+	return (-1);
+}
+
+/* Render nodes [${from}, ${to}) of ${p} into run->b.  -1 when the output overflows its limit or a loop's value is
+ * not a list. */
+static int
+page_run_nodes(const struct tmpl_page *p, size_t from, size_t to, struct tmpl_run *run)
+{
+	const struct tmpl_node *node;
+	json_t *list, *owned;
+	size_t i, k;
+	int r = 0;
+
+	for (i = from; i < to && r == 0; i++) {
+		node = &p->nodes[i];
+		switch (node->type) {
+		case TMPL_TEXT:
+			r = buf_append(run->b, node->str, node->len);
+			break;
+		case TMPL_VAR:
+			r = val_print(run->b, val_lookup(run, node));
+			break;
+		case TMPL_SECTION:
+			if (!val_true(val_lookup(run, node)))
+				i += node->body;
+			break;
+		case TMPL_INVERTED:
+			if (val_true(val_lookup(run, node)))
+				i += node->body;
+			break;
+		case TMPL_LOOP:
+			if ((r = val_list(node, val_lookup(run, node), &list, &owned)) == -1)
+				break;
+			/* page_parse caps nesting at TMPL_MAX_DEPTH, so the scope never overflows. */
+			for (k = 0; list != NULL && k < json_array_size(list) && r == 0; k++) {
+				run->scope[run->depth++] = json_array_get(list, k);
+				r = page_run_nodes(p, i + 1, i + 1 + node->body, run);
+				run->depth--;
+			}
+			json_decref(owned);
+			i += node->body;
+			break;
+		case TMPL_SLOT_CONTENT:
+			if (run->clen > 0)
+				r = buf_append(run->b, run->content, run->clen);
+			break;
+		}
+	}
+	return (r == 0 && !run->b->err ? 0 : -1);
+}
+
 /* Render ${p} into ${b}; ${content} fills {{{content}}}.  -1 when ${b} overflows its limit. */
 static int
 page_run(
     const struct tmpl_page *p, const struct tmpl_var *vars, size_t n, const char *content, size_t clen, struct buf *b)
 {
-	const struct tmpl_node *node;
-	const char *v;
-	size_t i;
-	int r = 0;
+	struct tmpl_run run = { .vars = vars, .n = n, .content = content, .clen = clen, .depth = 0, .b = b };
 
-	for (i = 0; i < p->n && r == 0; i++) {
-		node = &p->nodes[i];
-		switch (node->type) {
-		case TMPL_TEXT:
-			r = buf_append(b, node->str, node->len);
-			break;
-		case TMPL_VAR:
-			if ((v = var_lookup(node, vars, n)) != NULL && *v != '\0')
-				r = html_escape(b, v);
-			break;
-		case TMPL_SECTION:
-			if ((v = var_lookup(node, vars, n)) == NULL || *v == '\0')
-				i += node->body;
-			break;
-		case TMPL_INVERTED:
-			if ((v = var_lookup(node, vars, n)) != NULL && *v != '\0')
-				i += node->body;
-			break;
-		case TMPL_SLOT_CONTENT:
-			if (clen > 0)
-				r = buf_append(b, content, clen);
-			break;
-		}
-	}
-	return (r == 0 && !b->err ? 0 : -1);
+	return (page_run_nodes(p, 0, p->n, &run));
 }
 
 /** tmpl_render(t, name, vars, n, out): render template ${name} (e.g. "login") inside layout.html into ${out};
@@ -587,7 +727,8 @@ tmpl_render(struct tmpl_set *t, const char *name, const struct tmpl_var *vars, s
 	}
 	if (page_run(p, vars, n, NULL, 0, &page) == -1 ||
 	    page_run(t->layout, vars, n, page.data, page.len, &full) == -1) {
-		log_warnx("tmpl: %s: page larger than %d bytes", name, TMPL_MAX_OUTPUT);
+		if (page.err || full.err) /* else a list that is not one, logged by val_list */
+			log_warnx("tmpl: %s: page larger than %d bytes", name, TMPL_MAX_OUTPUT);
 		goto out;
 	}
 	if (full.len > 0 && buf_append(out, full.data, full.len) == -1) {

@@ -3,12 +3,20 @@
 // loopback port) through the authority's pages; the RP redeems the code.  TLS is checked by Chromium: the
 // server's key is pinned with --ignore-certificate-errors-spki-list (Chromium does not read NODE_EXTRA_CA_CERTS),
 // so a wrong certificate still fails.  Screenshots go to build/screenshots/.
+//
+// The per-claim consent page and the account page (drafts/claims.md §3, §6) are shown for an identity held by an
+// identity agent; the agent here is only its configuration document (all the authority reads from it before a code
+// is issued), served over https by this file, and the identity is attached to it in the database directly, so
+// these pages need neither the DNS test bed nor the agent's provisioning (tests/e2e/claims.test.mjs does the whole
+// federation).  Pages are shot in the light and the dark colour scheme.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 
 import { chromium } from 'playwright-core';
@@ -24,6 +32,7 @@ const PASSWORD = 'a long browser password';
 let srv;
 let browser;
 let rp;
+let agentConf;
 
 /** spkiHash(pem): base64 SHA-256 of the first certificate's SubjectPublicKeyInfo (Chromium's pin format). */
 function spkiHash(pem) {
@@ -56,6 +65,49 @@ async function startRp() {
 	return { port, hits, url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
+/** The claims the agent of these tests can deliver (its claims_supported). */
+const AGENT_CLAIMS = ['email', 'email_verified', 'given_name', 'family_name', 'name'];
+
+/** startAgentConfig(certs, claims): an identity agent's configuration document (drafts/claims.md §2), over https with
+ * the e2e certificate, listing ${claims}. */
+async function startAgentConfig(certs, claims) {
+	const server = https.createServer({
+		key: fs.readFileSync(path.join(certs, 'server.key')), cert: fs.readFileSync(path.join(certs, 'server.pem')),
+	}, (req, res) => {
+		if (req.url !== '/.well-known/openid-configuration') { res.writeHead(404); res.end(); return; }
+		res.writeHead(200, { 'content-type': 'application/json' });
+		res.end(JSON.stringify({
+			issuer, userinfo_endpoint: `${issuer}/userinfo`, jwks_uri: `${issuer}/jwks.json`, claims_supported: claims,
+		}));
+	});
+	const port = await freePort();
+	const issuer = `https://localhost:${port}`;
+	await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+	return { issuer, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** heldByAgent(identifier, name): register the agent ${name} (agentConf's issuer) once and make it the holder of
+ * ${identifier}, as provisioning would have. */
+async function heldByAgent(identifier, name) {
+	const jwkFile = path.join(srv.dir, `${name}.jwk`);
+	if (!fs.existsSync(jwkFile)) {
+		const { publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+		fs.writeFileSync(jwkFile, JSON.stringify(publicKey.export({ format: 'jwk' })));
+		await srv.cli('agent', 'add', name, '--issuer', agentConf.issuer, '--jwk', jwkFile);
+	}
+	const q = `UPDATE identities SET agent_id = (SELECT id FROM agents WHERE name = '${name}') WHERE identifier = '${identifier}';`;
+	execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(srv.dir, 'anchorid.db'), q]);
+}
+
+/** shoot(page, name): screenshots ${name}.png (light) and ${name}-dark.png. */
+async function shoot(page, name) {
+	await page.emulateMedia({ colorScheme: 'light' });
+	await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await page.screenshot({ path: path.join(SHOTS, `${name}-dark.png`), fullPage: true });
+	await page.emulateMedia({ colorScheme: 'light' });
+}
+
 /** click(page, locator): click and wait for the next document to load. */
 async function click(page, locator) {
 	await Promise.all([page.waitForEvent('load', { timeout: 30000 }), locator.click()]);
@@ -73,8 +125,9 @@ function assertPageHeaders(headers, what) {
 
 before(async () => {
 	fs.mkdirSync(SHOTS, { recursive: true });
-	srv = await startServer();
+	srv = await startServer({ config: { outbound_allow_private: true, outbound_ca_file: path.join(process.env.E2E_CERTS ?? path.join(ROOT, 'build/e2e-certs'), 'dev-ca.pem') } });
 	rp = await startRp();
+	agentConf = await startAgentConfig(srv.certs, AGENT_CLAIMS);
 	browser = await chromium.launch({
 		executablePath: CHROMIUM,
 		headless: true,
@@ -88,7 +141,7 @@ after(async () => {
 	try {
 		await browser?.close();
 	} finally {
-		try { await rp?.close(); } finally { await srv?.stop(); }
+		try { await rp?.close(); await agentConf?.close(); } finally { await srv?.stop(); }
 	}
 });
 
@@ -278,6 +331,120 @@ test('Chromium: response_mode=form_post posts the code to the RP with the autosu
 		const { payload } = await verifyIdToken(meta, tokens.id_token, { audience: client.client_id });
 		assert.equal(payload['id4me.identifier'], identifier);
 		assert.deepEqual(problems, [], 'no CSP violations or errors');
+	} finally {
+		await context.close();
+	}
+});
+
+test('Chromium: per-claim consent (essential, reason, unavailable claims), then the account page: revoke a claim, ' +
+	'end the session, log in again there', async () => {
+	const identifier = 'frank.example.net';
+	await srv.addIdentity(identifier, PASSWORD);
+	await heldByAgent(identifier, 'screenshot-agent');
+	const meta = await discover(srv.issuer);
+	const redirectUri = `${rp.url}/shop-cb`;
+	const client = await register(meta, {
+		client_name: 'Example Shop <b>&</b>', redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_basic',
+	});
+	const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+	const problems = [];
+	const page = await context.newPage();
+	page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+	page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+	page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+	try {
+		// 1. scope email + the claims parameter: email essential with a reason, given_name, phone_number (which
+		// the agent does not offer).
+		const p = pkce();
+		const state = random();
+		const claims = {
+			userinfo: { email: { essential: true, reason: 'To send your receipts <script>alert(1)</script>' }, given_name: null },
+			id_token: { phone_number: null },
+		};
+		await page.goto(authorizeUrl(meta, {
+			response_type: 'code', client_id: client.client_id, redirect_uri: redirectUri, scope: 'openid email', state,
+			code_challenge: p.challenge, code_challenge_method: 'S256', login_hint: identifier, claims: JSON.stringify(claims),
+		}).href);
+		await page.fill('input[name=password]', PASSWORD);
+		await click(page, page.locator('form[action$="/login"] [type=submit]').first());
+		const form = page.locator('form[action$="/consent"]');
+		assert.equal(await form.count(), 1, `a consent page: ${page.url()}\n${await page.innerText('body')}`);
+		assert.equal(await page.locator('h1.client').innerText(), 'Example Shop <b>&</b>', 'client_name, escaped');
+		assert.equal(await page.locator('p.host').innerText(), new URL(rp.url).host, 'the redirect host');
+		const boxes = await page.locator('input[type=checkbox][name=claim]').evaluateAll((els) =>
+			els.map((e) => ({ claim: e.value, checked: e.checked, label: e.labels[0]?.innerText ?? '' })));
+		assert.deepEqual(boxes.map((b) => b.claim), ['email', 'email_verified', 'given_name'], 'one box per deliverable claim');
+		assert.deepEqual(boxes.map((b) => b.checked), [true, false, false], 'the essential claim is pre-checked');
+		assert.match(boxes[0].label, /required by the website/);
+		assert.match(await page.locator('.claim .reason').first().innerText(), /To send your receipts <script>alert\(1\)<\/script>/);
+		assert.equal(await page.locator('script').count(), 0, 'the reason is text, not markup');
+		assert.match(await page.locator('.unavailable').innerText(), /Telephone number|phone_number/);
+		assert.match(await page.locator('form [name=decision][value=allow]').innerText(), /Allow selected/);
+		await shoot(page, 'consent-claims');
+
+		// 2. Allow with given_name added: the code carries the checked claims.
+		await page.locator('input[name=claim][value=given_name]').check();
+		await click(page, page.locator('form [name=decision][value=allow]'));
+		assert.ok(page.url().startsWith(`${redirectUri}?`), `landed on ${page.url()}`);
+		const cb = new URL(page.url());
+		assert.equal(cb.searchParams.get('state'), state);
+		const tokens = await redeem(meta, client, { code: cb.searchParams.get('code'), redirectUri, verifier: p.verifier });
+		const at = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString());
+		assert.deepEqual(at.clm, ['email', 'given_name'], 'clm: the checked claims, in the order of the request');
+
+		// 3. The account page lists the decisions and the session.
+		const acc = await page.goto(`${srv.issuer}/account`);
+		assert.equal(acc.status(), 200);
+		assertPageHeaders(acc.headers(), 'account page');
+		const rpBox = page.locator('section.rp').filter({ hasText: 'Example Shop <b>&</b>' });
+		assert.equal(await rpBox.count(), 1, `the shop is listed: ${await page.innerText('body')}`);
+		assert.equal(await rpBox.locator('button[name=revoke]').count(), 2, 'a Revoke button per granted claim');
+		assert.match(await rpBox.innerText(), /not shared/, 'the refused claim is listed as such');
+		assert.equal(await page.locator('ul.sessions li').count(), 1);
+		assert.match(await page.locator('ul.sessions li').innerText(), /this session/);
+		await shoot(page, 'account');
+
+		// 4. Revoke e-mail: a notice, and no Revoke button for it any more.
+		await click(page, rpBox.locator('button[name=revoke][value=email]'));
+		assert.equal(new URL(page.url()).pathname, '/account');
+		assert.match(await page.locator('.notice').innerText(), /Revoked/);
+		assert.equal(await rpBox.locator('button[name=revoke]').count(), 1);
+		await shoot(page, 'account-revoked');
+
+		// 5. prompt=consent without claims: the simple page, Allow and Deny.
+		await page.goto(authorizeUrl(meta, {
+			response_type: 'code', client_id: client.client_id, redirect_uri: redirectUri, scope: 'openid', prompt: 'consent',
+			state: 'simple', code_challenge: p.challenge, code_challenge_method: 'S256',
+		}).href);
+		assert.equal(await page.locator('input[type=checkbox]').count(), 0, 'no claims, no boxes');
+		assert.equal(await page.locator('form [name=decision][value=allow]').innerText(), 'Allow');
+		await shoot(page, 'consent-simple');
+		await click(page, page.locator('form [name=decision][value=allow]'));
+		assert.ok(new URL(page.url()).searchParams.get('code'), `a code: ${page.url()}`);
+
+		// 6. A client without a name asks with prompt=consent: the page says so; Deny goes back as access_denied.
+		const anon = await register(meta, { redirect_uris: [`${rp.url}/anon-cb`], token_endpoint_auth_method: 'client_secret_basic' });
+		await page.goto(authorizeUrl(meta, {
+			response_type: 'code', client_id: anon.client_id, redirect_uri: `${rp.url}/anon-cb`, scope: 'openid profile',
+			prompt: 'consent', state: 'anon', code_challenge: p.challenge, code_challenge_method: 'S256',
+		}).href);
+		assert.equal(await page.locator('h1.client').innerText(), 'A website that did not give its name');
+		await shoot(page, 'consent-unnamed');
+		await click(page, page.locator('form [name=decision][value=deny]'));
+		assert.equal(new URL(page.url()).searchParams.get('error'), 'access_denied');
+
+		// 7. End this session on the account page: the account login form, which comes back to the account page.
+		await page.goto(`${srv.issuer}/account`);
+		await click(page, page.locator('ul.sessions button[name=end]'));
+		assert.equal(await page.locator('input[name=password]').count(), 1, `logged out: ${await page.innerText('body')}`);
+		assert.match(await page.locator('.notice').innerText(), /logged out/);
+		await shoot(page, 'account-login');
+		await page.fill('input[name=identifier]', identifier);
+		await page.fill('input[name=password]', PASSWORD);
+		await click(page, page.locator('form[action$="/login"] [type=submit]').first());
+		assert.equal(new URL(page.url()).pathname, '/account', 'back to the account page');
+		assert.match(await page.innerText('body'), /Example Shop/);
+		assert.deepEqual(problems, [], 'no console errors (e.g. CSP violations), failed requests or HTTP errors');
 	} finally {
 		await context.close();
 	}

@@ -579,7 +579,7 @@ test_discovery_advertises_only_what_is_implemented(void)
 
 	doc = discovery("https://auth.example.net", &text);
 	CHECK(doc != NULL);
-	CHECK(!json_is_true(json_object_get(doc, "claims_parameter_supported")));
+	CHECK(json_is_true(json_object_get(doc, "claims_parameter_supported"))); /* drafts/claims.md §1 */
 	CHECK(!json_is_true(json_object_get(doc, "request_parameter_supported")));
 	CHECK(json_is_false(json_object_get(doc, "request_uri_parameter_supported")));
 	CHECK(json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported")));

@@ -1,5 +1,5 @@
 /*
- * test_tmpl.c: the template engine (include/tmpl.h): escaping, sections, syntax errors with file:line, the output
+ * test_tmpl.c: the template engine (include/tmpl.h): escaping, sections, loops, syntax errors with file:line, the output
  * cap, assets, and the real www/ directory (every page loads, renders, and stays within the CSP: no script, no
  * inline style).  Run from the repository root (as `make unit` does) so that "www" is found.
  */
@@ -241,6 +241,45 @@ test_nesting(void)
 	CHECK_STR(out.data, "site|bodyHi - site|body");
 	buf_release(&out);
 	tmpl_free(t);
+}
+
+static void
+test_loops(void)
+{
+	const char *src = "{{*rows}}[{{name}}{{#on}}+{{/on}}{{^on}}-{{/on}}{{*tags}}<{{t}}|{{name}}>{{/tags}}]{{/rows}}";
+	struct tmpl_var v[] = { { "rows", "[{\"name\":\"a<b\",\"on\":true,\"tags\":[{\"t\":\"x\"},{\"t\":1}]},"
+		                          "{\"name\":\"c\",\"on\":false,\"tags\":[]},{\"on\":\"\"}]" },
+		{ "name", "outer" } };
+
+	/* Members escaped, sections on members, nested lists, and names missing in an element found outside. */
+	check_render(src, v, 2, "<t></t>[a&lt;b+<x|a&lt;b><1|a&lt;b>][c-][outer-]</b>");
+	/* Missing, "" and [] are empty lists (as are null and false members). */
+	struct tmpl_var empty[] = { { "rows", "" } }, null[] = { { "rows", "null" } }, none[] = { { "rows", "[]" } };
+	check_render(src, NULL, 0, "<t></t></b>");
+	check_render(src, empty, 1, "<t></t></b>");
+	check_render(src, none, 1, "<t></t></b>");
+	CHECK(render(src, null, 1) == NULL); /* a variable's JSON text must be an array */
+	/* A value that is not a JSON array is the caller's bug: the render fails. */
+	struct tmpl_var bad[] = { { "rows", "{\"a\":1}" } }, junk[] = { { "rows", "[1," } };
+	struct tmpl_var notlist[] = { { "rows", "[{\"tags\":\"x\"}]" } };
+	CHECK(render(src, bad, 1) == NULL);
+	CHECK(render(src, junk, 1) == NULL);
+	CHECK(render(src, notlist, 1) == NULL);
+	/* Elements that are not objects still repeat the body; a list section is true when not empty. */
+	struct tmpl_var nums[] = { { "rows", "[1,2,3]" }, { "name", "n" } };
+	check_render("{{*rows}}{{name}}{{/rows}}{{#rows}}!{{/rows}}", nums, 2, "<t></t>nnn!</b>");
+	check_render("{{#rows}}!{{/rows}}{{^rows}}none{{/rows}}", none, 1, "<t></t>!</b>");
+	/* Standalone loop tags take their lines. */
+	struct tmpl_var two[] = { { "rows", "[{\"name\":\"a\"},{\"name\":\"b\"}]" } };
+	check_render("<ul>\n{{*rows}}\n<li>{{name}}</li>\n{{/rows}}\n</ul>\n", two, 1,
+	    "<t></t><ul>\n<li>a</li>\n<li>b</li>\n</ul>\n</b>");
+	/* Syntax: loops close like sections and count toward the nesting limit. */
+	CHECK(load_fails("{{*a}}x", "p.html:1: {{*a}} of line 1 is never closed"));
+	CHECK(load_fails("{{*a}}\n{{/b}}", "p.html:2: {{/b}} does not match {{*a}} of line 1"));
+	CHECK(load_fails("{{*}}{{/}}", "p.html:1: bad tag"));
+	/* Deep JSON is refused before parsing. */
+	struct tmpl_var deep[] = { { "rows", "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]" } };
+	CHECK(render(src, deep, 1) == NULL);
 }
 
 static void
@@ -630,6 +669,52 @@ test_www_pages(void)
 	CHECK(has(s, "will receive your identifier"));
 	free(s);
 
+	/* The per-claim consent page (drafts/claims.md §3): the lists come as JSON, every value escaped. */
+	struct tmpl_var cv[] = { { "title", "T" }, { "csrf", "CSRF-TOKEN" }, { "req", "REQ-ID" },
+		{ "client_host", "rp.example" }, { "unnamed", "A website that did not give its name" },
+		{ "claims", "[{\"name\":\"email\",\"label\":\"E-mail address\",\"essential\":true,\"checked\":true,"
+		            "\"reason\":\"<script>x</script>\"},{\"name\":\"x\\\"y\",\"label\":\"x\\\"y\",\"essential\":false,"
+		            "\"checked\":false}]" },
+		{ "unavailable", "[{\"label\":\"Telephone <number>\"}]" }, { "unavailable_why", "Not offered." } };
+	s = www_render(t, "consent", cv, sizeof(cv) / sizeof(cv[0]));
+	CHECK(has(s, "<h1 class=\"client unnamed\">A website that did not give its name</h1>"));
+	CHECK(has(s, "<input type=\"checkbox\" id=\"claim-email\" name=\"claim\" value=\"email\" checked>"));
+	CHECK(has(s, "<input type=\"checkbox\" id=\"claim-x&quot;y\" name=\"claim\" value=\"x&quot;y\">"));
+	CHECK(has(s, "E-mail address <span class=\"badge\">required by the website</span></label>"));
+	CHECK(has(s, "<p class=\"reason\">“&lt;script&gt;x&lt;/script&gt;”</p>"));
+	CHECK(has(s, "<li>Telephone &lt;number&gt;</li>") && has(s, "Not offered."));
+	CHECK(has(s, "name=\"decision\" value=\"allow\">Allow selected</button>"));
+	CHECK(s != NULL && strstr(s, "<script>") == NULL);
+	free(s);
+
+	/* The account page (drafts/claims.md §6). */
+	struct tmpl_var av[] = { { "title", "T" }, { "csrf", "CSRF-TOKEN" }, { "identifier", "alice.example" },
+		{ "notice", "Done <b>" }, { "unnamed", "Unnamed" },
+		{ "rps", "[{\"client_id\":\"C1\",\"rp_name\":\"Shop <i>\",\"host\":\"shop.example\",\"claims\":"
+		         "[{\"name\":\"email\",\"label\":\"E-mail address\",\"granted\":true},"
+		         "{\"name\":\"name\",\"label\":\"Full name\",\"granted\":false}]},"
+		         "{\"client_id\":\"C2\",\"rp_name\":null,\"host\":\"x.example\",\"claims\":[]}]" },
+		{ "sessions", "[{\"id\":\"H1\",\"auth_time\":\"2026-01-01 10:00 UTC\",\"expires\":\"E1\",\"current\":true},"
+		              "{\"id\":\"H2\",\"auth_time\":\"A2\",\"expires\":\"E2\",\"current\":false}]" } };
+	s = www_render(t, "account", av, sizeof(av) / sizeof(av[0]));
+	CHECK(has(s, "<p class=\"notice\" role=\"status\">Done &lt;b&gt;</p>"));
+	CHECK(has(s, "<h3 class=\"client\">Shop &lt;i&gt;</h3>") && has(s, "<h3 class=\"client unnamed\">Unnamed</h3>"));
+	CHECK(has(s, "<input type=\"hidden\" name=\"client_id\" value=\"C1\">"));
+	CHECK(has(s, "<input type=\"hidden\" name=\"client_id\" value=\"C2\">"));
+	CHECK(has(s, "name=\"revoke\" value=\"email\""));
+	CHECK(s != NULL && strstr(s, "name=\"revoke\" value=\"name\"") == NULL);
+	CHECK(has(s, "<span class=\"state refused\">not shared</span>"));
+	CHECK(has(s, "name=\"end\" value=\"H1\"") && has(s, "name=\"end\" value=\"H2\""));
+	CHECK(has(s, "<strong class=\"badge\">this session</strong>"));
+	/* Every form of the page carries the CSRF token: two relying parties and the sessions. */
+	size_t forms = 0, tokens = 0;
+	for (const char *q = s; q != NULL && (q = strstr(q, "<form method=\"post\" action=\"/account\">")) != NULL; q++)
+		forms++;
+	for (const char *q = s; q != NULL && (q = strstr(q, "name=\"csrf\" value=\"CSRF-TOKEN\"")) != NULL; q++)
+		tokens++;
+	CHECK(forms == 3 && tokens == 3);
+	free(s);
+
 	s = www_render(t, "error", www_vars, WWW_NVARS);
 	CHECK(has(s, "<h1>Title&lt;script&gt;</h1>") && has(s, "Something &lt;b&gt;bad&lt;/b&gt;"));
 	CHECK(s != NULL && strstr(s, "<a ") == NULL && strstr(s, "rp.example") == NULL);
@@ -679,6 +764,7 @@ main(void)
 	TEST_RUN(test_missing);
 	TEST_RUN(test_sections);
 	TEST_RUN(test_nesting);
+	TEST_RUN(test_loops);
 	TEST_RUN(test_syntax);
 	TEST_RUN(test_layout_rules);
 	TEST_RUN(test_render_errors);
