@@ -43,6 +43,7 @@ enum {
 	OPT_TRUST_ANCHOR,
 	OPT_DNSSEC,
 	OPT_ALLOW_PRIVATE_AUTHORITY,
+	OPT_KEYS_REFETCH,
 };
 
 static const struct option long_opts[] = {
@@ -63,6 +64,7 @@ static const struct option long_opts[] = {
 	{ "trust-anchor", required_argument, NULL, OPT_TRUST_ANCHOR },
 	{ "dnssec", required_argument, NULL, OPT_DNSSEC },
 	{ "allow-private-authority", no_argument, NULL, OPT_ALLOW_PRIVATE_AUTHORITY },
+	{ "keys-refetch", required_argument, NULL, OPT_KEYS_REFETCH },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -77,7 +79,7 @@ usage(void)
 	    "       anchorid-agent --issuer url --authority url --key keyfile [--ca-file file] [--listen addr]\n"
 	    "                      [--port n] [--tls-cert file] [--tls-key file] [--database file]\n"
 	    "                      [--upstream addr@port] [--trust-anchor file] [--dnssec require|allow-insecure]\n"
-	    "                      [--allow-private-authority] serve\n"
+	    "                      [--allow-private-authority] [--keys-refetch seconds] serve\n"
 	    "       anchorid-agent [--database file] claims set identifier name=value|name:=json...\n"
 	    "       anchorid-agent [--database file] claims get identifier\n"
 	    "options also from the environment: ANCHORID_AGENT_AUTHORITY, _NAME, _KEY, _CA_FILE, _HOOK, _WAIT,\n"
@@ -95,6 +97,19 @@ parse_wait(const char *s, int *out)
 	if (str_parse_i64(s, 0, AGENTD_MAX_WAIT, &v) == -1) {
 		fprintf(
 		    stderr, "anchorid-agent: --wait: not a number of seconds from 0 to %d: %s\n", AGENTD_MAX_WAIT, s);
+		exit(2);
+	}
+	*out = (int)v;
+}
+
+/* parse_keys_refetch(s, out): --keys-refetch / ANCHORID_AGENT_KEYS_REFETCH: 1..3600 seconds. */
+static void
+parse_keys_refetch(const char *s, int *out)
+{
+	int64_t v;
+
+	if (str_parse_i64(s, 1, 3600, &v) == -1) {
+		fprintf(stderr, "anchorid-agent: --keys-refetch: not a number of seconds from 1 to 3600: %s\n", s);
 		exit(2);
 	}
 	*out = (int)v;
@@ -177,6 +192,9 @@ main(int argc, char **argv)
 		parse_dnssec(w, &opts.allow_insecure);
 	if ((w = env("ANCHORID_AGENT_ALLOW_PRIVATE_AUTHORITY")) != NULL)
 		parse_flag("ANCHORID_AGENT_ALLOW_PRIVATE_AUTHORITY", w, &opts.allow_private_authority);
+	opts.keys_refetch_sec = AGENTD_DEFAULT_KEYS_REFETCH;
+	if ((w = env("ANCHORID_AGENT_KEYS_REFETCH")) != NULL)
+		parse_keys_refetch(w, &opts.keys_refetch_sec);
 
 	while ((ch = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (ch) {
@@ -230,6 +248,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_ALLOW_PRIVATE_AUTHORITY:
 			opts.allow_private_authority = true;
+			break;
+		case OPT_KEYS_REFETCH:
+			parse_keys_refetch(optarg, &opts.keys_refetch_sec);
 			break;
 		default:
 			usage();

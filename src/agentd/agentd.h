@@ -13,8 +13,9 @@
 
 #include <stdbool.h>
 
-#define AGENTD_DEFAULT_WAIT 60 /* seconds of finalize retries while DNS records propagate (§8) */
-#define AGENTD_MAX_WAIT 86400  /* a day; an authorization lives an hour by default (agent_authz_ttl) */
+#define AGENTD_DEFAULT_WAIT 60         /* seconds of finalize retries while DNS records propagate (§8) */
+#define AGENTD_DEFAULT_KEYS_REFETCH 60 /* seconds: an unknown kid refetches the authority's keys at most this often */
+#define AGENTD_MAX_WAIT 86400          /* a day; an authorization lives an hour by default (agent_authz_ttl) */
 #define AGENTD_DEFAULT_ALG "ES256"
 #define AGENTD_DEFAULT_LISTEN "127.0.0.1"
 #define AGENTD_DEFAULT_PORT 9443
@@ -42,6 +43,7 @@ struct agentd_opts {
 	const char *trust_anchor;     /* serve: DNSSEC trust anchors; NULL: the resolver's default */
 	bool allow_insecure;          /* serve: --dnssec allow-insecure (bogus still fails) */
 	bool allow_private_authority; /* serve: fetch the authority's keys from loopback/private addresses */
+	int keys_refetch_sec;         /* serve: an unknown kid fetches the authority's keys at most this often */
 };
 
 /** agentd_keygen(alg, path): generate a private JWK for ${alg} (ES256, ES384 or RS256), write it to the new file

@@ -42,7 +42,6 @@
 #define SERVE_TOKEN_TYP "id4me-agent+jwt" /* drafts/claims.md §4: the agent token's header typ */
 #define SERVE_LEEWAY_SEC 60               /* clock skew allowed on exp and iat (at most a minute) */
 #define SERVE_ANSWER_TTL 300              /* the signed UserInfo answer's lifetime (§5 example: iat + 300) */
-#define SERVE_KEYS_REFETCH_MS 60000       /* §5: the authority's keys fetched again at most once a minute */
 #define SERVE_KEYS_RETRY_MS 10000         /* with no keys at all, a failed fetch is retried after 10 s */
 #define SERVE_KEYS_MAX_AGE_MS 3600000     /* keys older than an hour are fetched again (a retired key goes) */
 #define SERVE_FETCH_MAX (64 * 1024)       /* the authority's discovery document or JWK Set: a few KiB */
@@ -82,6 +81,7 @@ struct serve {
 	uint64_t auth_jwks_ms;    /* when it was fetched (time_mono_ms) */
 	uint64_t auth_try_ms;     /* when the last fetch began */
 	bool auth_tried;          /* a fetch began at least once */
+	int64_t keys_refetch_ms;  /* --keys-refetch */
 	char auth_err[256];       /* why the last fetch failed; "" when it did not */
 	pthread_mutex_t fetch_mu; /* one fetch at a time */
 };
@@ -252,7 +252,7 @@ out:
 
 /* keys_due(s, force, now): whether the authority's keys are to be fetched at ${now}; called with s->mu held.
  * First use; after a failure with no keys, every SERVE_KEYS_RETRY_MS; an unknown kid (${force}) or keys older
- * than SERVE_KEYS_MAX_AGE_MS, at most every SERVE_KEYS_REFETCH_MS. */
+ * than SERVE_KEYS_MAX_AGE_MS, at most every --keys-refetch seconds (default one minute, drafts/claims.md §5). */
 static bool
 keys_due(const struct serve *s, bool force, uint64_t now)
 {
@@ -263,7 +263,7 @@ keys_due(const struct serve *s, bool force, uint64_t now)
 	if (s->auth_jwks == NULL)
 		return (since >= SERVE_KEYS_RETRY_MS);
 	if (force || now - s->auth_jwks_ms >= SERVE_KEYS_MAX_AGE_MS)
-		return (since >= SERVE_KEYS_REFETCH_MS);
+		return (since >= (uint64_t)s->keys_refetch_ms);
 	return (false);
 }
 
@@ -769,6 +769,7 @@ serve_init(struct serve *s, const struct agentd_opts *opts)
 	s->http.timeout_ms = AGENTD_HTTP_TIMEOUT_MS;
 	s->http.max_body = SERVE_FETCH_MAX;
 	s->http.allow_private = opts->allow_private_authority;
+	s->keys_refetch_ms = (int64_t)opts->keys_refetch_sec * 1000;
 	return (0);
 }
 
