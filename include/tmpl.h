@@ -5,6 +5,8 @@
  *   {{name}}              the variable, HTML-escaped (& < > " ' become entities); a missing variable is ""
  *   {{#name}} ... {{/name}}  the block when the variable is present and non-empty
  *   {{^name}} ... {{/name}}  the block when the variable is missing or empty
+ *   {{*name}} ... {{/name}}  the block once per element of the JSON array text ${name}; inside, the element's
+ *                         members are the variables (a value that is not an array fails the render, logged)
  * There is no raw output.  Each page is rendered inside www/layout.html, which receives the page's output as
  * the one pre-escaped slot {{{content}}} plus the page's variables (so "title" works there).
  */

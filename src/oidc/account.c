@@ -16,11 +16,6 @@
 #define ACCOUNT_MAX_FIELD 256 /* a client_id, claim name or session handle sent back by the page */
 #define ACCOUNT_UNNAMED "A website that did not give its name"
 
-/* Declared here until internal.h gains them (reported with this change): the route, and the account-mode login
- * form of authorize.c. */
-void h_account(void *ctx, const struct request *req, struct response *resp);
-void login_page_account(struct app *app, const struct request *req, struct response *resp, const char *notice);
-
 /* The one-line notices after a change, named in the query by their code. */
 static const struct {
 	const char *code;

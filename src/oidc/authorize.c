@@ -241,7 +241,6 @@ out:
 
 /** login_page_account(app, req, resp, notice): the login form of the account page (no session yet), with an
  * optional one-line ${notice} above it.  Used by account.c. */
-void login_page_account(struct app *app, const struct request *req, struct response *resp, const char *notice);
 void
 login_page_account(struct app *app, const struct request *req, struct response *resp, const char *notice)
 {

@@ -68,6 +68,11 @@ int agent_meta_get(struct app *app, const char *agent_issuer, struct agent_meta 
 /** agent_meta_supports(m, claim): true when ${claim} is in m->claims_supported (NULL ${m}: false). */
 bool agent_meta_supports(const struct agent_meta *m, const char *claim);
 
+/* account.c: the account page (drafts/claims.md §6). */
+void h_account(void *ctx, const struct request *req, struct response *resp);
+/** login_page_account(app, req, resp, notice): the login form of the account page (authorize.c). */
+void login_page_account(struct app *app, const struct request *req, struct response *resp, const char *notice);
+
 /* dnscheck.c: the login re-check of _openid (drafts/dns-discovery.md §12). */
 /** login_dns_check(app, id, msg, msglen): 0 when the _openid record of identity ${id} lets it log in here (iss
  * names this issuer; clp names its agent, if it has one); else the HTTP status (403 refused, 503 DNS unavailable,

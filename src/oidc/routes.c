@@ -3,9 +3,6 @@
  */
 #include "internal.h"
 
-/* account.c; declared here until internal.h gains it (reported with this change). */
-void h_account(void *ctx, const struct request *req, struct response *resp);
-
 static const struct http_route routes[] = {
 	{ OIDC_PATH_DISCOVERY, HTTP_GET, h_discovery, 0 },
 	{ OIDC_PATH_JWKS, HTTP_GET, h_jwks, 0 },

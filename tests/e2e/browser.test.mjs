@@ -382,8 +382,17 @@ test('Chromium: per-claim consent (essential, reason, unavailable claims), then 
 		assert.match(await page.locator('form [name=decision][value=allow]').innerText(), /Allow selected/);
 		await shoot(page, 'consent-claims');
 
-		// 2. Allow with given_name added: the code carries the checked claims.
+		// 2. Allow with given_name added: the code carries the checked claims, and nothing else: boxes added to the
+		// form for a claim not requested (family_name, which the agent offers) or not deliverable (phone_number)
+		// are ignored.
 		await page.locator('input[name=claim][value=given_name]').check();
+		await page.locator('form[action$="/consent"]').evaluate((f) => {
+			for (const v of ['family_name', 'phone_number']) {
+				const i = document.createElement('input');
+				Object.assign(i, { type: 'hidden', name: 'claim', value: v });
+				f.append(i);
+			}
+		});
 		await click(page, page.locator('form [name=decision][value=allow]'));
 		assert.ok(page.url().startsWith(`${redirectUri}?`), `landed on ${page.url()}`);
 		const cb = new URL(page.url());
