@@ -133,7 +133,8 @@ authz_send(struct app *app, struct response *resp, json_t *areq, const char *cod
 		page_render(app, resp, 200, "form_post", v, sizeof(v) / sizeof(v[0]));
 		/* The page submits itself with one static script (no inline script: SECURITY.md 7). */
 		resp_header(resp, "Content-Security-Policy",
-		    "default-src 'none'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'");
+		    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; "
+		    "base-uri 'none'");
 	} else {
 		buf_init(&b);
 		buf_puts(&b, ru);

@@ -584,6 +584,7 @@ out:
 int
 main(void)
 {
+	char cmd[128];
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -593,6 +594,9 @@ main(void)
 	conf_release(&conf);
 	TEST_RUN(test_clm_and_distributed_claims);
 	reap();
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
 	rc = TEST_EXIT();
 	return (rc);
 }
