@@ -77,7 +77,9 @@ stop_pid() {
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
 	fi
-	wait "$pid" 2>/dev/null || true
+	local st=0
+	wait "$pid" 2>/dev/null || st=$?
+	[ "$st" -eq 0 ] || [ "$st" -eq 127 ] || say "$name exited with status $st" # 127: reaped already
 }
 
 cleanup() {

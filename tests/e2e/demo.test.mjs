@@ -23,7 +23,7 @@ const EMAIL_CLAIMS = ['email', 'email_verified'];
 const PROFILE_CLAIMS = ['name', 'given_name', 'family_name', 'middle_name', 'nickname', 'preferred_username', 'profile',
 	'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'];
 const KNOWN = new Set([...EMAIL_CLAIMS, ...PROFILE_CLAIMS]);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 let demo; // {child, out(), err(), exited}
 
@@ -188,4 +188,5 @@ test('make demo: identifier at the relying party, login and per-claim consent at
 	assert.deepEqual(processesMentioning(ready.state), [], 'no process of the demo left');
 	assert.ok(!fs.existsSync(ready.state), `state directory ${ready.state} removed`);
 	assert.match(demo.err(), /demo: stopped/, 'run.sh says it stopped');
+	assert.doesNotMatch(demo.err(), /exited with status|did not stop|failed/, `every server stopped cleanly:\n${demo.err().slice(-3000)}`);
 });
