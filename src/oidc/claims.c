@@ -264,3 +264,36 @@ oom:
 	json_decref(a);
 	return (-1);
 }
+
+/** claims_granted_now(app, identity_id, client_id, claims): the claims still granted now (internal.h). */
+json_t *
+claims_granted_now(struct app *app, int64_t identity_id, const char *client_id, const char *claims)
+{
+	json_t *names = NULL, *decisions = NULL, *out, *v;
+	const char *name;
+	size_t i;
+
+	if ((out = json_array()) == NULL)
+		goto oom;
+	if (claims == NULL || (names = json_loads(claims, 0, NULL)) == NULL || json_array_size(names) == 0)
+		goto done;
+	if (store_consent_get(app->st, identity_id, client_id, &decisions) != STORE_OK)
+		goto fail;
+	json_array_foreach(names, i, v)
+	{
+		if ((name = json_string_value(v)) != NULL && json_is_true(json_object_get(decisions, name)) &&
+		    json_array_append_new(out, json_string(name)) == -1)
+			goto oom;
+	}
+done:
+	json_decref(names);
+	json_decref(decisions);
+	return (out);
+oom:
+	log_warnx("claims: out of memory");
+fail:
+	json_decref(names);
+	json_decref(decisions);
+	json_decref(out);
+	return (NULL);
+}

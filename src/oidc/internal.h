@@ -50,6 +50,11 @@ void h_logout(void *ctx, const struct request *req, struct response *resp);     
  * parameter's in order of appearance, each name once, the authority's own claims left out.  -1 and a sentence in
  * ${why} when the parameter is invalid (invalid_request). */
 int claims_request(const char *scope, const char *claims_param, json_t **out, char *why, size_t whylen);
+/** claims_granted_now(app, identity_id, client_id, claims): the names of ${claims} (JSON array text: the claims
+ * granted with a code, or NULL) that the identity's decisions for ${client_id} still grant, in their order: a
+ * revoked claim leaves every later token and UserInfo answer (drafts/claims.md §4).  New array; NULL on a store
+ * or memory failure (logged). */
+json_t *claims_granted_now(struct app *app, int64_t identity_id, const char *client_id, const char *claims);
 /** claim_label(name): the standard claim's name in words ("E-mail address"), or NULL for another claim. */
 const char *claim_label(const char *name);
 
@@ -102,13 +107,14 @@ bool client_is_public(const struct client *c);
 bool client_redirect_ok(const struct client *c, const char *uri);
 
 /* tokens.c: RFC 9068 access tokens (typ "at+jwt"): iss, sub, aud (= issuer), client_id, scope, jti, iat, exp,
- * auth_time, id4me.identifier, clm (consented claim names; empty until the consent issue). */
+ * auth_time, id4me.identifier, clm (the consented claim names still granted, drafts/claims.md §4). */
 struct token_subject {
 	const struct identity *identity;
 	const char *client_id;
 	const char *scope;
 	int64_t auth_time;
-	const char *amr; /* JSON array text */
+	const char *amr;    /* JSON array text */
+	const char *claims; /* the grant's claims (JSON array text of names, or NULL) */
 };
 /** access_token_mint(app, s, jti, now): sign an access token with conf->access_token_alg; caller frees. */
 char *access_token_mint(struct app *app, const struct token_subject *s, const char *jti, int64_t now);

@@ -5,9 +5,9 @@
  * (ID token), RFC 9700 §4.14 (refresh token rotation), SECURITY.md 3-5, 8.
  *
  * Cost per request, by design: one client lookup, one write transaction (code or refresh token consumed and the
- * new grant, refresh token and access-token record stored together), one identity lookup, two reads for the
- * access token's clm (its grant, the user's decisions: drafts/claims.md §4), one RS256 signature (ID token) and
- * one ES256 signature (access token).  The RSA signature is the ceiling.
+ * new grant, refresh token and access-token record stored together), one identity lookup, one read of the user's
+ * decisions when the grant carries claims (the access token's clm, drafts/claims.md §4), one RS256 signature (ID
+ * token) and one ES256 signature (access token).  The RSA signature is the ceiling.
  */
 #include <string.h>
 
@@ -105,9 +105,10 @@ id_token_mint(struct app *app, const struct client *client, const struct identit
 
 static void
 token_respond(struct app *app, struct response *resp, const struct client *client, const struct identity *id,
-    const struct minted *m, const char *scope, const char *nonce, const char *amr, int64_t auth_time, int64_t now)
+    const struct minted *m, const char *scope, const char *nonce, const char *amr, const char *claims,
+    int64_t auth_time, int64_t now)
 {
-	struct token_subject s = { id, client->client_id, scope, auth_time, amr };
+	struct token_subject s = { id, client->client_id, scope, auth_time, amr, claims };
 	char *at = NULL, *idt = NULL;
 	json_t *o = NULL;
 
@@ -184,7 +185,7 @@ grant_code(struct app *app, const struct request *req, struct response *resp, co
 		resp_oauth_error(resp, 400, "invalid_grant", "the identity is not active");
 		goto revoke;
 	}
-	token_respond(app, resp, client, id, &m, c->scope, c->nonce, c->amr, c->auth_time, now);
+	token_respond(app, resp, client, id, &m, c->scope, c->nonce, c->amr, c->claims, c->auth_time, now);
 	goto out;
 revoke:
 	store_grant_revoke(app->st, m.grant_id);
@@ -249,7 +250,7 @@ grant_refresh(struct app *app, const struct request *req, struct response *resp,
 		resp_oauth_error(resp, 400, "invalid_grant", "the identity is not active");
 		goto out;
 	}
-	token_respond(app, resp, client, id, &m, scope ? scope : g->scope, NULL, g->amr, g->auth_time, now);
+	token_respond(app, resp, client, id, &m, scope ? scope : g->scope, NULL, g->amr, g->claims, g->auth_time, now);
 out:
 	free(copy);
 	identity_free(id);

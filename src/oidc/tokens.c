@@ -11,68 +11,17 @@
 
 #include "internal.h"
 
-/* granted_now(app, g): the names of g->claims (JSON array text: the claims granted with the code) that the user's
- * decisions for g's client still grant (drafts/claims.md §4: a revoked claim leaves every later token), in their
- * order.  New array; NULL on a store or memory failure (logged).  userinfo.c has the same rule for UserInfo. */
-static json_t *
-granted_now(struct app *app, const struct grant *g)
-{
-	json_t *names = NULL, *decisions = NULL, *out, *v;
-	const char *name;
-	size_t i;
-
-	if ((out = json_array()) == NULL)
-		goto oom;
-	if (g->claims == NULL || (names = json_loads(g->claims, 0, NULL)) == NULL || json_array_size(names) == 0)
-		goto done;
-	if (store_consent_get(app->st, g->identity_id, g->client_id, &decisions) != STORE_OK)
-		goto fail;
-	json_array_foreach(names, i, v)
-	{
-		if ((name = json_string_value(v)) != NULL && json_is_true(json_object_get(decisions, name)) &&
-		    json_array_append_new(out, json_string(name)) == -1)
-			goto oom;
-	}
-done:
-	json_decref(names);
-	json_decref(decisions);
-	return (out);
-oom:
-	log_warnx("tokens: out of memory");
-fail:
-	json_decref(names);
-	json_decref(decisions);
-	json_decref(out);
-	return (NULL);
-}
-
 /**
  * access_token_mint(app, s, jti, now): sign an access token with conf->access_token_alg; caller frees; NULL on
- * failure.  ${jti} must already be recorded with its grant (store_code_redeem, store_refresh_rotate): clm is
- * computed from that grant, on code redemption and on every refresh alike.
+ * failure.  clm: the grant's claims still granted now, on code redemption and on every refresh alike.
  */
 char *
 access_token_mint(struct app *app, const struct token_subject *s, const char *jti, int64_t now)
 {
-	struct grant *g = NULL;
-	json_t *c = NULL, *clm = NULL;
+	json_t *c = NULL, *clm;
 	char *tok = NULL;
 
-	switch (store_access_check(app->st, jti, now, &g)) {
-	case STORE_OK:
-		if (g->identity_id != s->identity->id || strcmp(g->client_id, s->client_id) != 0) {
-			log_warnx("tokens: access token %s recorded for another grant", jti);
-			goto out;
-		}
-		clm = granted_now(app, g);
-		break;
-	case STORE_NOTFOUND: /* revoked since it was recorded: the token is dead already, and carries nothing */
-		clm = json_array();
-		break;
-	default:
-		goto out;
-	}
-	if (clm == NULL)
+	if ((clm = claims_granted_now(app, s->identity->id, s->client_id, s->claims)) == NULL)
 		goto out;
 	c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:O}", "iss", app->conf->issuer, "sub",
 	    s->identity->sub, "aud", app->conf->issuer, "client_id", s->client_id, "scope", s->scope, "jti", jti, "iat",
@@ -83,7 +32,6 @@ access_token_mint(struct app *app, const struct token_subject *s, const char *jt
 out:
 	json_decref(c);
 	json_decref(clm);
-	grant_free(g);
 	return (tok);
 }
 

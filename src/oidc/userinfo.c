@@ -14,41 +14,6 @@
 
 #define USERINFO_SOURCE "agent" /* the one claims source: the identity's agent */
 
-/* granted_now(app, g): the names of g->claims (the claims granted with the code) that the user's decisions for
- * g's client still grant, in their order: the rule of the access token's clm (tokens.c), applied again now so
- * that a revocation takes effect at once.  New array; NULL on a store or memory failure (logged). */
-static json_t *
-granted_now(struct app *app, const struct grant *g)
-{
-	json_t *names = NULL, *decisions = NULL, *out, *v;
-	const char *name;
-	size_t i;
-
-	if ((out = json_array()) == NULL)
-		goto oom;
-	if (g->claims == NULL || (names = json_loads(g->claims, 0, NULL)) == NULL || json_array_size(names) == 0)
-		goto done;
-	if (store_consent_get(app->st, g->identity_id, g->client_id, &decisions) != STORE_OK)
-		goto fail;
-	json_array_foreach(names, i, v)
-	{
-		if ((name = json_string_value(v)) != NULL && json_is_true(json_object_get(decisions, name)) &&
-		    json_array_append_new(out, json_string(name)) == -1)
-			goto oom;
-	}
-done:
-	json_decref(names);
-	json_decref(decisions);
-	return (out);
-oom:
-	log_warnx("userinfo: out of memory");
-fail:
-	json_decref(names);
-	json_decref(decisions);
-	json_decref(out);
-	return (NULL);
-}
-
 /* agent_token_mint(app, g, id, aud, clm, now): drafts/claims.md §4: the agent token, a JWT of typ id4me-agent+jwt
  * signed with access_token_alg for the agent whose registered issuer is ${aud}, carrying exactly iss, sub, aud,
  * client_id, id4me.identifier, clm, scope, jti, iat, exp.  Caller frees; NULL on failure. */
@@ -90,7 +55,7 @@ userinfo_distributed(struct app *app, const struct grant *g, const struct identi
 
 	if (id->agent_id == 0) /* created by the operator: delegates nothing (drafts/claims.md §2) */
 		return (0);
-	if ((granted = granted_now(app, g)) == NULL)
+	if ((granted = claims_granted_now(app, g->identity_id, g->client_id, g->claims)) == NULL)
 		goto out;
 	if (json_array_size(granted) == 0) {
 		ret = 0;
