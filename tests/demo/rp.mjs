@@ -462,10 +462,12 @@ setInterval(() => {
 	for (const [k, t] of transactions) if (now - t.at > TX_TTL_MS) transactions.delete(k);
 }, 60000).unref();
 
-function stop() {
-	server.close(() => process.exit(0));
+// Nothing to flush: close the listener and every connection, and exit at once.
+function stop(sig) {
+	process.stderr.write(`rp: ${sig}, stopping\n`);
+	server.close();
 	server.closeAllConnections?.();
-	setTimeout(() => process.exit(0), 2000).unref();
+	process.exit(0);
 }
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -74,6 +74,7 @@ stop_pid() {
 		done
 		if kill -0 "$pid" 2>/dev/null && [ "$(sed 's/^.*) \(.\).*$/\1/' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
 			say "$name ($pid) did not stop within 10 s; killing it"
+			grep -l "" "$STATE"/*.err 2>/dev/null | while read -r f; do say "--- $f:"; tail -n 5 "$f" >&2; done
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
 	fi
