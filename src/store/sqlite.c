@@ -1322,10 +1322,12 @@ out:
 	return (tx_end(c, rc));
 }
 
-/** store_setup_peek(st, token_hash, now, identity_id): the identity of a live, unused setup token;
- * STORE_NOTFOUND for any other. */
-enum store_rc
-store_setup_peek(struct store *st, const char *token_hash, int64_t now, int64_t *identity_id)
+/* One-time tokens (setup_tokens, deletion_tokens): a used one stays, used_at set, until it expires, so that a
+ * second use is told apart (STORE_REPLAY) from an unknown or expired token (STORE_NOTFOUND). */
+
+/* one_time_peek(st, peek, hash, now, identity_id): the identity of a live, unused token, read only. */
+static enum store_rc
+one_time_peek(struct store *st, enum stmt_id peek, const char *hash, int64_t now, int64_t *identity_id)
 {
 	struct conn *c;
 	int64_t id;
@@ -1333,13 +1335,56 @@ store_setup_peek(struct store *st, const char *token_hash, int64_t now, int64_t 
 
 	if ((c = conn_get(st)) == NULL)
 		return (STORE_ERROR);
-	if ((r = q_int(c, STMT_SETUP_PEEK, QARGS(QT(token_hash), QI(now)), &id)) == -1)
+	if ((r = q_int(c, peek, QARGS(QT(hash), QI(now)), &id)) == -1)
 		return (STORE_ERROR);
 	if (r == 0)
 		return (STORE_NOTFOUND);
 	if (identity_id != NULL)
 		*identity_id = id;
 	return (STORE_OK);
+}
+
+/* one_time_check(c, get, hash, now, id): inside a transaction, the identity of a live, unused token in *${id};
+ * STORE_NOTFOUND for an unknown or expired one, STORE_REPLAY for a used one (even once it has expired too). */
+static enum store_rc
+one_time_check(struct conn *c, enum stmt_id get, const char *hash, int64_t now, int64_t *id)
+{
+	sqlite3_stmt *s;
+	int64_t expires_at = 0;
+	bool used = false;
+	int step;
+
+	if ((s = q_bind(c, get, QARGS(QT(hash)))) == NULL || (step = q_step(c, s)) == -1)
+		return (STORE_ERROR);
+	if (step == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		expires_at = sqlite3_column_int64(s, 1);
+		used = sqlite3_column_type(s, 2) != SQLITE_NULL;
+	}
+	q_done(s);
+	if (step == SQLITE_DONE)
+		return (STORE_NOTFOUND);
+	if (used)
+		return (STORE_REPLAY);
+	return (expires_at <= now ? STORE_NOTFOUND : STORE_OK);
+}
+
+/* one_time_use(c, use, hash, now): mark the token used.  The conditional UPDATE is the claim; under BEGIN
+ * IMMEDIATE it cannot lose, but it is what says so (STORE_REPLAY). */
+static enum store_rc
+one_time_use(struct conn *c, enum stmt_id use, const char *hash, int64_t now)
+{
+	enum store_rc rc = q_rc(q_exec(c, use, QARGS(QI(now), QT(hash))));
+
+	return (rc == STORE_NOTFOUND ? STORE_REPLAY : rc);
+}
+
+/** store_setup_peek(st, token_hash, now, identity_id): the identity of a live, unused setup token;
+ * STORE_NOTFOUND for any other. */
+enum store_rc
+store_setup_peek(struct store *st, const char *token_hash, int64_t now, int64_t *identity_id)
+{
+	return (one_time_peek(st, STMT_SETUP_PEEK, token_hash, now, identity_id));
 }
 
 /** store_setup_use(st, token_hash, password_hash, now, identity_id): atomically consume the token, store the
@@ -1350,34 +1395,15 @@ store_setup_use(struct store *st, const char *token_hash, const char *password_h
 {
 	struct conn *c;
 	sqlite3_stmt *s;
-	enum store_rc rc = STORE_ERROR;
-	int64_t id = 0, expires_at = 0;
-	bool used = false;
+	enum store_rc rc;
+	int64_t id = 0;
 	int step;
 
 	if ((c = tx_begin(st)) == NULL)
 		return (STORE_ERROR);
-	if ((s = q_bind(c, STMT_SETUP_GET, QARGS(QT(token_hash)))) == NULL || (step = q_step(c, s)) == -1)
+	if ((rc = one_time_check(c, STMT_SETUP_GET, token_hash, now, &id)) != STORE_OK)
 		goto out;
-	if (step == SQLITE_ROW) {
-		id = sqlite3_column_int64(s, 0);
-		expires_at = sqlite3_column_int64(s, 1);
-		used = sqlite3_column_type(s, 2) != SQLITE_NULL;
-	}
-	q_done(s);
-	if (step == SQLITE_DONE) {
-		rc = STORE_NOTFOUND;
-		goto out;
-	}
-	/* Single use: a used token is a replay even once it has expired too. */
-	if (used) {
-		rc = STORE_REPLAY;
-		goto out;
-	}
-	if (expires_at <= now) {
-		rc = STORE_NOTFOUND;
-		goto out;
-	}
+	rc = STORE_ERROR;
 	if ((s = q_bind(c, STMT_IDENTITY_STATE, QARGS(QI(id)))) == NULL || (step = q_step(c, s)) == -1)
 		goto out;
 	rc = STORE_OK;
@@ -1387,10 +1413,7 @@ store_setup_use(struct store *st, const char *token_hash, const char *password_h
 	q_done(s);
 	if (rc != STORE_OK)
 		goto out;
-	/* The conditional UPDATE is the claim; under BEGIN IMMEDIATE it cannot lose, but it is what says so. */
-	if ((rc = q_rc(q_exec(c, STMT_SETUP_USE, QARGS(QI(now), QT(token_hash))))) == STORE_NOTFOUND)
-		rc = STORE_REPLAY;
-	if (rc != STORE_OK)
+	if ((rc = one_time_use(c, STMT_SETUP_USE, token_hash, now)) != STORE_OK)
 		goto out;
 	rc = q_rc(q_exec(c, STMT_IDENTITY_SET_PASSWORD, QARGS(QT(password_hash), QI(now), QI(now), QI(id))));
 	/* A new password ends what the old one opened: sessions, and grants with their refresh and access tokens
@@ -2874,19 +2897,7 @@ out:
 enum store_rc
 store_deletion_peek(struct store *st, const char *confirm_hash, int64_t now, int64_t *identity_id)
 {
-	struct conn *c;
-	int64_t id;
-	int r;
-
-	if ((c = conn_get(st)) == NULL)
-		return (STORE_ERROR);
-	if ((r = q_int(c, STMT_DELETION_PEEK, QARGS(QT(confirm_hash), QI(now)), &id)) == -1)
-		return (STORE_ERROR);
-	if (r == 0)
-		return (STORE_NOTFOUND);
-	if (identity_id != NULL)
-		*identity_id = id;
-	return (STORE_OK);
+	return (one_time_peek(st, STMT_DELETION_PEEK, confirm_hash, now, identity_id));
 }
 
 /** store_deletion_confirm(st, confirm_hash, now, identity_id): in one transaction consume the deletion token
@@ -2897,38 +2908,13 @@ enum store_rc
 store_deletion_confirm(struct store *st, const char *confirm_hash, int64_t now, int64_t *identity_id)
 {
 	struct conn *c;
-	sqlite3_stmt *s;
-	enum store_rc rc = STORE_ERROR;
-	int64_t id = 0, expires_at = 0;
-	bool used = false;
-	int step;
+	enum store_rc rc;
+	int64_t id = 0;
 
 	if ((c = tx_begin(st)) == NULL)
 		return (STORE_ERROR);
-	if ((s = q_bind(c, STMT_DELETION_GET, QARGS(QT(confirm_hash)))) == NULL || (step = q_step(c, s)) == -1)
-		goto out;
-	if (step == SQLITE_ROW) {
-		id = sqlite3_column_int64(s, 0);
-		expires_at = sqlite3_column_int64(s, 1);
-		used = sqlite3_column_type(s, 2) != SQLITE_NULL;
-	}
-	q_done(s);
-	if (step == SQLITE_DONE) {
-		rc = STORE_NOTFOUND;
-		goto out;
-	}
-	/* Single use: a used token is a replay even once it has expired too. */
-	if (used) {
-		rc = STORE_REPLAY;
-		goto out;
-	}
-	if (expires_at <= now) {
-		rc = STORE_NOTFOUND;
-		goto out;
-	}
-	if ((rc = q_rc(q_exec(c, STMT_DELETION_USE, QARGS(QI(now), QT(confirm_hash))))) == STORE_NOTFOUND)
-		rc = STORE_REPLAY;
-	if (rc != STORE_OK)
+	if ((rc = one_time_check(c, STMT_DELETION_GET, confirm_hash, now, &id)) != STORE_OK ||
+	    (rc = one_time_use(c, STMT_DELETION_USE, confirm_hash, now)) != STORE_OK)
 		goto out;
 	/* A token whose identity is gone would have died with it (identity_wipe): NOTFOUND, nothing changed. */
 	rc = identity_wipe(c, id, now);
