@@ -51,6 +51,8 @@ int str_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 bool str_list_contains(const char *list, const char *word);
 /** str_secure_free(s): zero and free the string ${s}; NULL is a no-op. */
 void str_secure_free(char *s);
+/** hex_digit(c): the value of the hexadecimal digit ${c} (either case), or -1. */
+int hex_digit(unsigned char c);
 /** url_encode(s): percent-encode everything but unreserved characters (RFC 3986 §2.3); caller frees. */
 char *url_encode(const char *s);
 /** json_depth_ok(s, len, max): true when the JSON text ${s} nests arrays and objects (brackets outside strings)

@@ -42,18 +42,6 @@ agent_name_ok(const char *s)
 	return (n > 0 && n <= AGENT_MAX_NAME && s[n] == '\0');
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /*
  * url_matches(issuer, path, url): §3: the signed ${url} is this request's URL: ${issuer} followed by the
  * request ${path}.  The HTTP layer hands handlers the %-decoded path, so the signed URL's path is %-decoded the
@@ -73,7 +61,7 @@ url_matches(const char *issuer, const char *path, const char *url)
 		if (*u == '?' || *u == '#')
 			return (false);
 		if (*u == '%') {
-			if ((hi = hexval(u[1])) == -1 || (lo = hexval(u[2])) == -1 || hi * 16 + lo == 0)
+			if ((hi = hex_digit(u[1])) == -1 || (lo = hex_digit(u[2])) == -1 || hi * 16 + lo == 0)
 				return (false);
 			if ((unsigned char)*path != hi * 16 + lo)
 				return (false);

@@ -56,21 +56,6 @@ secure_free(void *p, size_t n)
 }
 
 /*
- * hex_value(c): the value of the hex digit ${c}, or -1.
- */
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
-/*
  * urldecode(s, len, out): form-urldecode ${len} bytes of ${s} into ${out}, which has room for ${len} + 1
  * bytes, and NUL-terminate it: '+' is a space, %XX is a byte.  -1 on a '%' not followed by two hex digits
  * ("%G1", "%4", a trailing '%') and on a NUL byte, raw or decoded (a C string cannot carry it, and a value
@@ -88,8 +73,8 @@ urldecode(const char *s, size_t len, char *out)
 		if (c == '+')
 			c = ' ';
 		else if (c == '%') {
-			if (len - i < 3 || (hi = hex_value((unsigned char)s[i + 1])) == -1 ||
-			    (lo = hex_value((unsigned char)s[i + 2])) == -1)
+			if (len - i < 3 || (hi = hex_digit((unsigned char)s[i + 1])) == -1 ||
+			    (lo = hex_digit((unsigned char)s[i + 2])) == -1)
 				return (-1);
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

@@ -59,18 +59,6 @@ is_digit(char c)
 	return (c >= '0' && c <= '9');
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /* is_tchar(c): RFC 9110 §5.6.2 tchar, the bytes of a token. */
 static bool
 is_tchar(char c)
@@ -513,7 +501,7 @@ step_chunk_size(struct httpc_parser *p, const char *buf, size_t len, char *err, 
 		return (HTTPC_PARSE_ERROR);
 	}
 	room = p->max_body - p->body.len;
-	for (i = p->pos; i < eol && (d = hex_value(buf[i])) != -1; i++) {
+	for (i = p->pos; i < eol && (d = hex_digit((unsigned char)buf[i])) != -1; i++) {
 		/* size <= room / 16 keeps size * 16 + d from wrapping. */
 		if (size > room / 16 || (size = size * 16 + (uint64_t)d) > room) {
 			httpc_errf(err, errlen, "response body larger than %zu bytes", p->max_body);

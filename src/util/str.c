@@ -218,3 +218,16 @@ json_depth_ok(const char *s, size_t len, int max)
 	}
 	return (true);
 }
+
+/** hex_digit(c): the value of the hexadecimal digit ${c}, or -1. */
+int
+hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
