@@ -60,10 +60,16 @@ BED=$STATE/bed
 AUTH_PID="" AGENT_PID="" RP_PID=""
 STOPPING=""
 
-# stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL; reaps it.
+# stop_pid PID NAME [kill]: SIGTERM, wait up to 10 s, then SIGKILL; reaps it.  With "kill": SIGKILL at once, for
+# the stateless demo RP (a loaded machine once saw node's own exit take over 10 s after its SIGTERM handler ran).
 stop_pid() {
 	local pid=$1 name=$2 i
 	[ -n "$pid" ] || return 0
+	if [ "${3:-}" = kill ]; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		return 0
+	fi
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null || true
 		for ((i = 0; i < 200; i++)); do
@@ -88,7 +94,7 @@ cleanup() {
 	trap - EXIT INT TERM HUP
 	trap '' INT TERM HUP # a second Ctrl-C must not interrupt the cleanup
 	[ -n "$STOPPING" ] || say "stopping"
-	stop_pid "$RP_PID" "relying party"
+	stop_pid "$RP_PID" "relying party" kill
 	stop_pid "$AGENT_PID" "agent"
 	stop_pid "$AUTH_PID" "authority"
 	if [ -d "$BED" ]; then
