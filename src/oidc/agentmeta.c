@@ -9,6 +9,8 @@
  * first requests may each fetch.
  */
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,7 +130,8 @@ agent_metas_free(struct agent_metas *c)
 }
 
 /* https_url_ok(s): an absolute https URL (RFC 3986 §4.3) with a host, no fragment, no userinfo, no space or
- * control character, at most OIDC_MAX_URI bytes. */
+ * control character, no backslash (browsers read it as "/", so host and path could be read two ways), at most
+ * OIDC_MAX_URI bytes. */
 static bool
 https_url_ok(const char *s)
 {
@@ -137,63 +140,96 @@ https_url_ok(const char *s)
 	if (s == NULL || strlen(s) > OIDC_MAX_URI || !str_has_prefix(s, "https://"))
 		return (false);
 	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '#')
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '#' || s[i] == '\\')
 			return (false);
 	host = strlen("https://");
 	i = host + strcspn(s + host, "/?");
 	return (i > host && memchr(s + host, '@', i - host) == NULL);
 }
 
-/* agent_meta_parse(issuer, body, len, why, whylen): the configuration document ${body} checked against
- * drafts/claims.md §2 for the agent ${issuer}; NULL with a sentence in ${why}. */
-static struct agent_meta *
-agent_meta_parse(const char *issuer, const char *body, size_t len, char *why, size_t whylen)
+static void say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* say(why, whylen, fmt, ...): the sentence for the caller into ${why}, when there is room for one. */
+static void
+say(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/**
+ * agent_meta_parse(doc, len, agent_issuer, out, why, whylen): the ${len} bytes of ${doc} (not NUL-terminated) checked
+ * as the configuration document of the agent at ${agent_issuer} (drafts/claims.md §2): at most AGENT_META_MAX_BODY
+ * bytes of one duplicate-free JSON object nesting at most AGENT_META_MAX_DEPTH levels, its issuer byte for byte
+ * ${agent_issuer}, userinfo_endpoint and jwks_uri absolute https URLs (https_url_ok), claims_supported an array of
+ * at most AGENT_META_MAX_CLAIMS strings; other members are ignored.  0 and a new *${out} (agent_meta_free) holding
+ * copies of those members, which owes nothing to ${doc}; otherwise -1, *${out} NULL and a sentence in ${why}.
+ */
+int
+agent_meta_parse(
+    const char *doc, size_t len, const char *agent_issuer, struct agent_meta **out, char *why, size_t whylen)
 {
 	struct agent_meta *m = NULL;
-	json_t *doc = NULL, *cs, *v;
+	json_t *o = NULL, *cs, *v;
 	const char *iss, *ui, *jwks;
 	size_t i;
 
-	if (!json_depth_ok(body, len, AGENT_META_MAX_DEPTH) ||
-	    (doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(doc)) {
-		snprintf(why, whylen, "the document is not one JSON object");
+	if (out == NULL) {
+		say(why, whylen, "internal error");
+		return (-1);
+	}
+	*out = NULL;
+	if (agent_issuer == NULL) {
+		say(why, whylen, "no agent issuer was given");
+		return (-1);
+	}
+	/* The fetch stops at this size already; a document from elsewhere is held to it too. */
+	if (doc == NULL || len > AGENT_META_MAX_BODY || !json_depth_ok(doc, len, AGENT_META_MAX_DEPTH) ||
+	    (o = json_loadb(doc, len, JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(o)) {
+		say(why, whylen, "the document is not one JSON object");
 		goto fail;
 	}
 	/* OIDC Discovery §4.3: the issuer must be the one the document was fetched for, byte for byte. */
-	if ((iss = json_string_value(json_object_get(doc, "issuer"))) == NULL || strcmp(iss, issuer) != 0) {
-		snprintf(why, whylen, "its issuer is not %s", issuer);
+	if ((iss = json_string_value(json_object_get(o, "issuer"))) == NULL || strcmp(iss, agent_issuer) != 0) {
+		say(why, whylen, "its issuer is not %s", agent_issuer);
 		goto fail;
 	}
-	ui = json_string_value(json_object_get(doc, "userinfo_endpoint"));
-	jwks = json_string_value(json_object_get(doc, "jwks_uri"));
+	ui = json_string_value(json_object_get(o, "userinfo_endpoint"));
+	jwks = json_string_value(json_object_get(o, "jwks_uri"));
 	if (!https_url_ok(ui) || !https_url_ok(jwks)) {
-		snprintf(why, whylen, "userinfo_endpoint and jwks_uri must be absolute https URLs");
+		say(why, whylen, "userinfo_endpoint and jwks_uri must be absolute https URLs");
 		goto fail;
 	}
-	cs = json_object_get(doc, "claims_supported");
+	cs = json_object_get(o, "claims_supported");
 	if (!json_is_array(cs) || json_array_size(cs) > AGENT_META_MAX_CLAIMS) {
-		snprintf(why, whylen, "claims_supported must be an array of at most %d strings", AGENT_META_MAX_CLAIMS);
+		say(why, whylen, "claims_supported must be an array of at most %d strings", AGENT_META_MAX_CLAIMS);
 		goto fail;
 	}
 	json_array_foreach(cs, i, v)
 	{
 		if (!json_is_string(v)) {
-			snprintf(why, whylen, "claims_supported must hold strings only");
+			say(why, whylen, "claims_supported must hold strings only");
 			goto fail;
 		}
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL || (m->issuer = xstrdup(iss)) == NULL ||
 	    (m->userinfo_endpoint = xstrdup(ui)) == NULL || (m->jwks_uri = xstrdup(jwks)) == NULL ||
 	    (m->claims_supported = json_deep_copy(cs)) == NULL) {
-		snprintf(why, whylen, "out of memory");
+		say(why, whylen, "out of memory");
 		goto fail;
 	}
-	json_decref(doc);
-	return (m);
+	json_decref(o);
+	*out = m;
+	return (0);
 fail:
 	agent_meta_free(m);
-	json_decref(doc);
-	return (NULL);
+	json_decref(o);
+	return (-1);
 }
 
 /* agent_meta_fetch(conf, issuer, why, whylen): GET ${issuer}/.well-known/openid-configuration under the
@@ -237,7 +273,7 @@ agent_meta_fetch(const struct conf *conf, const char *issuer, char *why, size_t 
 		    r->status / 100 == 3 ? " (redirects are not followed)" : "");
 		goto out;
 	}
-	m = agent_meta_parse(issuer, r->body != NULL ? r->body : "", r->body_len, why, whylen);
+	(void)agent_meta_parse(r->body != NULL ? r->body : "", r->body_len, issuer, &m, why, whylen);
 out:
 	httpc_response_free(r);
 	buf_release(&url);

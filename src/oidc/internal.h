@@ -70,6 +70,14 @@ void agent_meta_free(struct agent_meta *m);
  * https URL), from app->agents or fetched from ${agent_issuer}/.well-known/openid-configuration under the
  * outbound_* settings; a copy in a new *${out}.  -1 (logged once per cache period) when it cannot be had. */
 int agent_meta_get(struct app *app, const char *agent_issuer, struct agent_meta **out);
+/** agent_meta_parse(doc, len, agent_issuer, out, why, whylen): check the ${len} bytes of ${doc} (untrusted, not
+ * NUL-terminated) as the configuration document of the agent at ${agent_issuer} (drafts/claims.md §2): one
+ * duplicate-free JSON object of at most 64 KiB, its issuer byte for byte ${agent_issuer}, userinfo_endpoint and
+ * jwks_uri absolute https URLs, claims_supported an array of at most 256 strings.  0 and a new *${out}
+ * (agent_meta_free) independent of ${doc}; else -1, *${out} NULL and a sentence in ${why}.  agent_meta_get's
+ * check of what it fetched. */
+int agent_meta_parse(
+    const char *doc, size_t len, const char *agent_issuer, struct agent_meta **out, char *why, size_t whylen);
 /** agent_meta_supports(m, claim): true when ${claim} is in m->claims_supported (NULL ${m}: false). */
 bool agent_meta_supports(const struct agent_meta *m, const char *claim);
 

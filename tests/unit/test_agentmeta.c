@@ -579,6 +579,32 @@ out:
 	memset(&app, 0, sizeof(app));
 }
 
+/* drafts/claims.md §2: the endpoints must be plain absolute https URLs; a backslash (read as "/" by browsers) or
+ * userinfo could make the host ambiguous. */
+static void
+test_parse_urls(void)
+{
+	static const char *const bad[] = { "https://a.example\\@b.example/u", "https://a.example\\u",
+		"https://user@a.example/u", "https:///u", "http://a.example/u", "https://a.example/u#f" };
+	struct agent_meta *m = NULL;
+	char doc[512], why[160];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(doc, sizeof(doc),
+		    "{\"issuer\":\"https://agent.example\",\"userinfo_endpoint\":\"%s\",\"jwks_uri\":"
+		    "\"https://agent.example/j\",\"claims_supported\":[]}",
+		    bad[i]);
+		CHECK(agent_meta_parse(doc, strlen(doc), "https://agent.example", &m, why, sizeof(why)) == -1);
+		CHECK(m == NULL);
+	}
+	(void)snprintf(doc, sizeof(doc),
+	    "{\"issuer\":\"https://agent.example\",\"userinfo_endpoint\":\"https://agent.example/u\",\"jwks_uri\":"
+	    "\"https://agent.example/j\",\"claims_supported\":[\"email\"]}");
+	CHECK(agent_meta_parse(doc, strlen(doc), "https://agent.example", &m, why, sizeof(why)) == 0);
+	CHECK(agent_meta_supports(m, "email") && !agent_meta_supports(m, "name"));
+	agent_meta_free(m);
+}
+
 int
 main(void)
 {
@@ -588,6 +614,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (mkdtemp(dir) == NULL)
 		abort();
+	TEST_RUN(test_parse_urls);
 	TEST_RUN(test_agent_meta);
 	conf_release(&conf);
 	TEST_RUN(test_clm_and_distributed_claims);
