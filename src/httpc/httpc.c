@@ -666,17 +666,6 @@ tls_write(struct conn *c, const char *host, const void *p, size_t n, char *err, 
 }
 
 /*
- * is_tchar(c): RFC 9110 §5.6.2 tchar, the bytes of a token (a method, a field name).
- */
-static bool
-is_tchar(char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return (true);
-	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/*
  * header_line_ok(h): true when ${h} is "Name: value" with a token name, no CR or LF (RFC 9112 §2.2: they
  * would let a value inject fields or a second request), and a name httpc does not set itself.
  */
@@ -690,7 +679,7 @@ header_line_ok(const char *h, char *err, size_t errlen)
 		httpc_errf(err, errlen, "request header contains CR or LF");
 		return (false);
 	}
-	for (n = 0; is_tchar(h[n]); n++)
+	for (n = 0; httpc_tchar(h[n]); n++)
 		;
 	if (n == 0 || h[n] != ':') {
 		httpc_errf(err, errlen, "malformed request header");
@@ -714,7 +703,7 @@ method_ok(const char *m)
 	size_t i;
 
 	for (i = 0; m[i] != '\0'; i++)
-		if (i == HTTPC_MAX_METHOD || !is_tchar(m[i]))
+		if (i == HTTPC_MAX_METHOD || !httpc_tchar(m[i]))
 			return (false);
 	return (i > 0);
 }

@@ -59,9 +59,9 @@ is_digit(char c)
 	return (c >= '0' && c <= '9');
 }
 
-/* is_tchar(c): RFC 9110 §5.6.2 tchar, the bytes of a token. */
-static bool
-is_tchar(char c)
+/** httpc_tchar(c): RFC 9110 §5.6.2 tchar, the bytes of a token (a method, a field name). */
+bool
+httpc_tchar(char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c))
 		return (true);
@@ -151,7 +151,7 @@ field_split(const char *l, size_t n, size_t *nlen, size_t *voff, size_t *vlen)
 {
 	size_t i = 0, e;
 
-	while (i < n && is_tchar(l[i]))
+	while (i < n && httpc_tchar(l[i]))
 		i++;
 	if (i == 0 || i == n || l[i] != ':')
 		return (-1);
@@ -449,7 +449,7 @@ chunk_ext_ok(const char *s, size_t n)
 			return (false);
 		while (i < n && is_ows(s[i]))
 			i++;
-		for (start = i; i < n && is_tchar(s[i]); i++)
+		for (start = i; i < n && httpc_tchar(s[i]); i++)
 			;
 		if (i == start)
 			return (false);
@@ -470,7 +470,7 @@ chunk_ext_ok(const char *s, size_t n)
 			if (i++ == n)
 				return (false);
 		} else {
-			for (start = i; i < n && is_tchar(s[i]); i++)
+			for (start = i; i < n && httpc_tchar(s[i]); i++)
 				;
 			if (i == start)
 				return (false);

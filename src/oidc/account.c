@@ -14,7 +14,6 @@
 #include "internal.h"
 
 #define ACCOUNT_MAX_FIELD 256 /* a client_id, claim name or session handle sent back by the page */
-#define ACCOUNT_UNNAMED "A website that did not give its name"
 
 /* The one-line notices after a change, named in the query by their code. */
 static const struct {
@@ -102,6 +101,13 @@ fail:
 	return (NULL);
 }
 
+/* Is ${handle} (store_session_list's short form of a session id) the handle of ${sess}? */
+static bool
+session_is(const struct session *sess, const char *handle)
+{
+	return (handle[0] != '\0' && strncmp(sess->id_hash, handle, strlen(handle)) == 0);
+}
+
 /* The page's list of sessions: [{id, auth_time, expires, current}], ${sess} marked current. */
 static json_t *
 account_sessions(json_t *list, const struct session *sess)
@@ -121,7 +127,7 @@ account_sessions(json_t *list, const struct session *sess)
 		        json_pack("{s:s,s:o,s:o,s:b}", "id", handle, "auth_time",
 		            time_text(json_integer_value(json_object_get(e, "auth_time"))), "expires",
 		            time_text(json_integer_value(json_object_get(e, "expires_at"))), "current",
-		            strlen(handle) > 0 && strncmp(sess->id_hash, handle, strlen(handle)) == 0)) == -1) {
+		            session_is(sess, handle))) == -1) {
 			json_decref(out);
 			return (NULL);
 		}
@@ -149,7 +155,7 @@ account_page(struct app *app, const struct request *req, struct response *resp, 
 	{
 		const struct tmpl_var v[] = { { "title", "Your account" }, { "identifier", id->identifier },
 			{ "csrf", csrf }, { "notice", account_notice(form_get(&req->query, "notice")) },
-			{ "rps", rps_text }, { "sessions", sessions_text }, { "unnamed", ACCOUNT_UNNAMED } };
+			{ "rps", rps_text }, { "sessions", sessions_text }, { "unnamed", OIDC_UNNAMED_CLIENT } };
 
 		page_render(app, resp, 200, "account", v, sizeof(v) / sizeof(v[0]));
 	}
@@ -186,7 +192,7 @@ account_change(
 	*self = false;
 	if (handle != NULL) {
 		if ((rc = store_session_end(app->st, sess->identity_id, handle)) == STORE_OK) {
-			*self = strncmp(sess->id_hash, handle, strlen(handle)) == 0;
+			*self = session_is(sess, handle);
 			return (*self ? "ended_self" : "ended");
 		}
 	} else if (client_id != NULL && (claim != NULL || all != NULL)) {

@@ -28,7 +28,6 @@
 /* JSON bytes of a validated request: with what the consent form adds (identity, "offered" marks, exp) its base64url
  * and MAC stay under signed.c's SIGNED_MAX_BLOB (16384); real requests are a fraction of this. */
 #define AUTHZ_MAX_PENDING 10240
-#define AUTHZ_UNNAMED "A website that did not give its name"
 
 /* Parameters that must not appear twice (RFC 6749 §3.1). */
 static const char *const authz_params[] = { "client_id", "redirect_uri", "response_type", "response_mode", "scope",
@@ -346,8 +345,9 @@ consent_missing(const struct consent_view *cv)
 	return (false);
 }
 
-/* The claims a code carries (clm): the requested, deliverable ones that ${decisions} grants, as JSON array text in
- * the order of the request; caller frees; NULL on memory failure. */
+/* The claims a code carries (clm): the requested ones that ${decisions} grants, as JSON array text in the order of
+ * the request; caller frees; NULL on memory failure.  Whether the agent delivers them is checked again at UserInfo
+ * (drafts/claims.md §4), so an agent unreachable at login does not strip them from a grant that lives for weeks. */
 static char *
 consent_granted(const struct consent_view *cv, json_t *decisions)
 {
@@ -359,8 +359,7 @@ consent_granted(const struct consent_view *cv, json_t *decisions)
 		return (NULL);
 	json_array_foreach(cv->req, i, c)
 	{
-		if (agent_meta_supports(cv->meta, claim_name(c)) &&
-		    json_is_true(json_object_get(decisions, claim_name(c))) &&
+		if (json_is_true(json_object_get(decisions, claim_name(c))) &&
 		    json_array_append_new(names, json_string(claim_name(c))) == -1)
 			goto out;
 	}
@@ -441,7 +440,7 @@ consent_page(struct app *app, const struct request *req, struct response *resp, 
 		const struct tmpl_var v[] = { { "title", "Allow access?" }, { "csrf", csrf }, { "req", blob },
 			{ "identifier", cv->id->identifier },
 			{ "client_host", redirect_host(areq_str(areq, "redirect_uri"), host, sizeof(host)) },
-			{ "client_name", client_meta_str(client, "client_name") }, { "unnamed", AUTHZ_UNNAMED },
+			{ "client_name", client_meta_str(client, "client_name") }, { "unnamed", OIDC_UNNAMED_CLIENT },
 			{ "claims", rows_text }, { "unavailable", unav_text }, { "unavailable_why", cv->why } };
 
 		page_render(app, resp, 200, "consent", v, sizeof(v) / sizeof(v[0]));

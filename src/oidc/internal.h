@@ -24,6 +24,7 @@
 #define OIDC_MAX_METADATA (16 * 1024) /* registration request body */
 #define OIDC_MAX_STATE 2048           /* state and nonce */
 #define OIDC_MAX_QUEUE_MS 2000        /* a password check that waited longer for the slow lane gets "busy" */
+#define OIDC_UNNAMED_CLIENT "A website that did not give its name" /* consent and account pages: no client_name */
 
 /* Handlers (one per endpoint), all of type http_handler with ctx = struct app *. */
 void h_discovery(void *ctx, const struct request *req, struct response *resp);       /* discovery.c */

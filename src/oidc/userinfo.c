@@ -38,7 +38,7 @@ out:
 }
 
 /* userinfo_distributed(app, g, id, o): OIDC Core §5.6.2: add _claim_names and _claim_sources to ${o} for the
- * claims still granted that the identity's agent can deliver.  Without an agent, without such claims, or when
+ * claims still granted that the identity's agent can deliver.  Without an active agent, without such claims, or when
  * the agent's configuration cannot be had (logged by agent_meta_get), ${o} is left as it is.  -1 on a store,
  * signing or memory failure (logged). */
 static int
@@ -66,6 +66,11 @@ userinfo_distributed(struct app *app, const struct grant *g, const struct identi
 			log_warnx("userinfo: identity %s is held by an unknown agent", id->identifier);
 			ret = 0;
 		}
+		goto out;
+	}
+	/* As on the consent page (authorize.c consent_load): a disabled agent is handed nothing. */
+	if (a->state != AGENT_ACTIVE) {
+		ret = 0;
 		goto out;
 	}
 	if (agent_meta_get(app, a->issuer, &m) == -1) {

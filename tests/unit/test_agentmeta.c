@@ -555,10 +555,21 @@ test_clm_and_distributed_claims(void)
 	CHECK(ui != NULL && json_object_size(ui) == 2);
 	json_decref(ui);
 
-	/* An agent that cannot be reached: the subject and identifier only. */
 	dec = json_pack("{s:b}", "email", 1);
 	CHECK(store_consent_set(app.st, id->id, "client1", dec, now) == STORE_OK);
 	json_decref(dec);
+	/* A disabled agent is handed nothing, as the consent page says (authorize.c consent_load); enabled again, it
+	 * is. */
+	CHECK(store_agent_set_state(app.st, "agent1", AGENT_DISABLED, now) == STORE_OK);
+	ui = userinfo_claims(&app, g, id, NULL);
+	CHECK(ui != NULL && json_object_size(ui) == 2);
+	json_decref(ui);
+	CHECK(store_agent_set_state(app.st, "agent1", AGENT_ACTIVE, now) == STORE_OK);
+	ui = userinfo_claims(&app, g, id, NULL);
+	CHECK(ui != NULL && json_object_size(ui) == 4);
+	json_decref(ui);
+
+	/* An agent that cannot be reached: the subject and identifier only. */
 	agent_metas_free(app.agents);
 	app.agents = agent_metas_new();
 	doc("agent", NULL);
