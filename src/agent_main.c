@@ -13,7 +13,7 @@
  *
  * Every option but --alg may also come from the environment as ANCHORID_AGENT_<OPTION> (AUTHORITY, NAME, KEY,
  * CA_FILE, HOOK, WAIT, ISSUER, LISTEN, PORT, TLS_CERT, TLS_KEY, DATABASE, UPSTREAM, TRUST_ANCHOR, DNSSEC,
- * ALLOW_PRIVATE_AUTHORITY = yes|no); a flag wins over its variable.
+ * ALLOW_PRIVATE_AUTHORITY = yes|no, KEYS_REFETCH); a flag wins over its variable.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -84,7 +84,7 @@ usage(void)
 	    "       anchorid-agent [--database file] claims get identifier\n"
 	    "options also from the environment: ANCHORID_AGENT_AUTHORITY, _NAME, _KEY, _CA_FILE, _HOOK, _WAIT,\n"
 	    "  _ISSUER, _LISTEN, _PORT, _TLS_CERT, _TLS_KEY, _DATABASE, _UPSTREAM, _TRUST_ANCHOR, _DNSSEC,\n"
-	    "  _ALLOW_PRIVATE_AUTHORITY (yes or no)\n");
+	    "  _ALLOW_PRIVATE_AUTHORITY (yes or no), _KEYS_REFETCH\n");
 	exit(2);
 }
 

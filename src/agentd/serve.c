@@ -6,9 +6,10 @@
  *
  * The UserInfo checks, in the order of §5: typ id4me-agent+jwt (RFC 8725 §3.11); iss the one authority this
  * agent works with (--authority); the signature, with the authority's JWK Set found through its discovery
- * document, cached, fetched again on an unknown kid at most once a minute; aud this agent's issuer; exp in the
- * future and iat not, within AGENTD_LEEWAY_SEC; then the identifier's _openid record, DNSSEC-validated (from
- * the resolver's cache while live), naming the authority in iss and this agent in clp.  A refusal is 401 with
+ * document, cached, fetched again on an unknown kid at most every --keys-refetch seconds (default a minute); aud
+ * this agent's issuer; exp in the future and iat not, within SERVE_LEEWAY_SEC; then the identifier's _openid
+ * record, DNSSEC-validated (from the resolver's cache while live), naming the authority in iss and this agent in
+ * clp.  A refusal is 401 with
  * WWW-Authenticate: Bearer error="invalid_token" and a precise error_description (RFC 6750 §3, §3.1); when the
  * agent cannot check a token at the moment (the authority's keys or the DNS unreachable) it answers 503, so
  * that the caller may try again, rather than calling a good token bad.  An accepted token gets a JWT signed

@@ -147,18 +147,51 @@ jwt_decode_unverified(const char *token, json_t **header, json_t **payload)
 	return (0);
 }
 
-/** jwt_sign(kr, alg, typ, claims): compact JWS of ${claims} signed with the active ${alg} key, protected header
- * {alg, kid, typ (omitted when NULL)}.  Caller frees.  NULL on failure. */
+/** jwt_sign_compact(jwk, alg, kid, typ, claims, fn): the compact JWS of ${claims} signed with the imported private
+ * key ${jwk} under ${alg}, protected header {alg, kid, typ (omitted when NULL)}.  Caller frees; NULL on failure
+ * (logged, prefixed with ${fn}). */
 char *
-jwt_sign(struct keyring *kr, const char *alg, const char *typ, json_t *claims)
+jwt_sign_compact(
+    const cjose_jwk_t *jwk, const char *alg, const char *kid, const char *typ, json_t *claims, const char *fn)
 {
-	struct kr_snap *s = NULL;
-	const struct kr_key *k;
 	cjose_header_t *hdr = NULL;
 	cjose_jws_t *jws = NULL;
 	const char *compact;
 	char *payload = NULL, *ret = NULL;
 	cjose_err err;
+
+	if ((hdr = cjose_header_new(&err)) == NULL || !cjose_header_set(hdr, CJOSE_HDR_ALG, alg, &err) ||
+	    !cjose_header_set(hdr, CJOSE_HDR_KID, kid, &err) ||
+	    (typ != NULL && !cjose_header_set(hdr, "typ", typ, &err))) {
+		log_warnx("%s: header: %s", fn, err.message);
+		goto out;
+	}
+	if ((payload = json_dumps(claims, JSON_COMPACT)) == NULL) {
+		log_warnx("%s: cannot serialise the claims", fn);
+		goto out;
+	}
+	if ((jws = cjose_jws_sign(jwk, hdr, (const uint8_t *)payload, strlen(payload), &err)) == NULL ||
+	    !cjose_jws_export(jws, &compact, &err)) {
+		log_warnx("%s: %s: %s", fn, alg, err.message);
+		goto out;
+	}
+	if ((ret = strdup(compact)) == NULL)
+		log_warn("%s: strdup", fn);
+out:
+	cjose_jws_release(jws);
+	cjose_header_release(hdr);
+	free(payload);
+	return (ret);
+}
+
+/** jwt_sign(kr, alg, typ, claims): compact JWS of ${claims} signed with the active ${alg} key, protected header
+ * {alg, kid, typ (omitted when NULL)}.  Caller frees.  NULL on failure. */
+char *
+jwt_sign(struct keyring *kr, const char *alg, const char *typ, json_t *claims)
+{
+	struct kr_snap *s;
+	const struct kr_key *k;
+	char *ret = NULL;
 
 	if (kr == NULL || alg == NULL || !json_is_object(claims)) {
 		log_warnx("jwt_sign: bad arguments");
@@ -166,31 +199,10 @@ jwt_sign(struct keyring *kr, const char *alg, const char *typ, json_t *claims)
 	}
 	/* The key was imported once (keyring.c): per token only the JSON, a SHA-256 and the signature. */
 	s = keyring_snap_get(kr);
-	if ((k = keyring_snap_signer(s, alg, time_now())) == NULL) {
+	if ((k = keyring_snap_signer(s, alg, time_now())) == NULL)
 		log_warnx("jwt_sign: no %s key signs now", alg);
-		goto out;
-	}
-	if ((hdr = cjose_header_new(&err)) == NULL || !cjose_header_set(hdr, CJOSE_HDR_ALG, k->alg->alg, &err) ||
-	    !cjose_header_set(hdr, CJOSE_HDR_KID, k->kid, &err) ||
-	    (typ != NULL && !cjose_header_set(hdr, "typ", typ, &err))) {
-		log_warnx("jwt_sign: header: %s", err.message);
-		goto out;
-	}
-	if ((payload = json_dumps(claims, JSON_COMPACT)) == NULL) {
-		log_warnx("jwt_sign: cannot serialise the claims");
-		goto out;
-	}
-	if ((jws = cjose_jws_sign(k->jwk, hdr, (const uint8_t *)payload, strlen(payload), &err)) == NULL ||
-	    !cjose_jws_export(jws, &compact, &err)) {
-		log_warnx("jwt_sign: %s: %s", alg, err.message);
-		goto out;
-	}
-	if ((ret = strdup(compact)) == NULL)
-		log_warn("jwt_sign: strdup");
-out:
-	cjose_jws_release(jws);
-	cjose_header_release(hdr);
-	free(payload);
+	else
+		ret = jwt_sign_compact(k->jwk, k->alg->alg, k->kid, typ, claims, "jwt_sign");
 	keyring_snap_put(s);
 	return (ret);
 }

@@ -104,40 +104,15 @@ char *
 jwt_sign_jwk(const char *private_jwk, const char *typ, json_t *claims)
 {
 	struct own_key k;
-	cjose_header_t *hdr = NULL;
-	cjose_jws_t *jws = NULL;
-	const char *compact;
-	char *payload = NULL, *ret = NULL;
-	cjose_err err;
+	char *ret;
 
-	memset(&k, 0, sizeof(k));
 	if (!json_is_object(claims)) {
 		log_warnx("jwt_sign_jwk: bad arguments");
-		goto out;
+		return (NULL);
 	}
 	if (own_key_load(private_jwk, "jwt_sign_jwk", &k) == -1)
-		goto out;
-	if ((hdr = cjose_header_new(&err)) == NULL || !cjose_header_set(hdr, CJOSE_HDR_ALG, k.alg->alg, &err) ||
-	    !cjose_header_set(hdr, CJOSE_HDR_KID, k.kid, &err) ||
-	    (typ != NULL && !cjose_header_set(hdr, "typ", typ, &err))) {
-		log_warnx("jwt_sign_jwk: header: %s", err.message);
-		goto out;
-	}
-	if ((payload = json_dumps(claims, JSON_COMPACT)) == NULL) {
-		log_warnx("jwt_sign_jwk: cannot serialise the claims");
-		goto out;
-	}
-	if ((jws = cjose_jws_sign(k.jwk, hdr, (const uint8_t *)payload, strlen(payload), &err)) == NULL ||
-	    !cjose_jws_export(jws, &compact, &err)) {
-		log_warnx("jwt_sign_jwk: %s: %s", k.alg->alg, err.message);
-		goto out;
-	}
-	if ((ret = strdup(compact)) == NULL)
-		log_warn("jwt_sign_jwk: strdup");
-out:
-	cjose_jws_release(jws);
-	cjose_header_release(hdr);
-	free(payload);
+		return (NULL);
+	ret = jwt_sign_compact(k.jwk, k.alg->alg, k.kid, typ, claims, "jwt_sign_jwk");
 	own_key_release(&k);
 	return (ret);
 }

@@ -2,7 +2,7 @@
  * keys_int.h: what the files of src/keys/ share and nothing outside it may use.  The keyring publishes
  * immutable snapshots (keyring.c); jwt.c signs and verifies with a snapshot it holds a reference to; jws.c
  * (agent requests) reuses jwt.c's strict JSON and base64url checks; jwt_jwk.c (JWTs with keys outside the
- * keyring) reuses jwt.c's compact-JWS parsing and jws.c's agent keys and signature checks.
+ * keyring) reuses jwt.c's compact-JWS parsing and signing and jws.c's agent keys and signature checks.
  */
 #ifndef ANCHORID_KEYS_INT_H
 #define ANCHORID_KEYS_INT_H
@@ -105,6 +105,11 @@ struct jwt_parts {
 int jwt_split(const char *token, struct jwt_parts *p);
 /** jwt_segment_json(s, n): base64url-decode one segment and parse it as a JSON object; NULL when malformed. */
 json_t *jwt_segment_json(const char *s, size_t n);
+/** jwt_sign_compact(jwk, alg, kid, typ, claims, fn): the compact JWS of ${claims} signed with the imported private
+ * key ${jwk} under ${alg}, protected header {alg, kid, typ (omitted when NULL)}.  Caller frees; NULL on failure
+ * (logged, prefixed with ${fn}). */
+char *jwt_sign_compact(
+    const cjose_jwk_t *jwk, const char *alg, const char *kid, const char *typ, json_t *claims, const char *fn);
 /** jwt_typ_equal(htyp, typ): the header typ ${htyp} (NULL: absent) names the media type ${typ} (RFC 7515 §4.1.9:
  * case-insensitive, "application/" optional). */
 bool jwt_typ_equal(const char *htyp, const char *typ);
