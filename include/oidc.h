@@ -29,12 +29,13 @@ struct app {
 	struct store *st;
 	struct keyring *kr;
 	struct tmpl_set *tmpl;
-	struct throttle *throttle;  /* login / registration rate state, in memory */
-	unsigned char secret[32];   /* server HMAC key (stored in the database): CSRF tokens, signed forms */
-	char *discovery;            /* the discovery document, serialised once at start */
-	struct dns_resolver *dns;   /* DNS discovery: the login re-check and the agents' dns-01 checks */
-	bool login_dns_check;       /* login_dns_check_on(conf) */
-	struct agent_metas *agents; /* cache of identity agents' configurations (agentmeta.c) */
+	struct throttle *throttle;         /* login / registration rate state, in memory */
+	unsigned char secret[32];          /* server HMAC key (stored in the database): CSRF tokens, signed forms */
+	char *discovery;                   /* the discovery document, serialised once at start */
+	struct dns_resolver *dns;          /* DNS discovery: the login re-check and the agents' dns-01 checks */
+	bool login_dns_check;              /* login_dns_check_on(conf) */
+	struct agent_metas *agents;        /* cache of identity agents' configurations (agentmeta.c) */
+	struct agent_nonces *agent_nonces; /* the agent API's Replay-Nonces, in memory (src/agent/nonce.c) */
 };
 
 struct agent_metas;

@@ -43,8 +43,8 @@ void store_close(struct store *st);
 /** store_schema_version(st): the applied migration number, or -1. */
 int store_schema_version(struct store *st);
 /** store_purge_expired(st, now): delete expired codes, sessions, setup tokens, refresh tokens, access-token
- * records, idle clients (unused since now - client_idle_ttl), agent nonces, deletion tokens and authorizations
- * expired for more than a day; returns rows deleted or -1. */
+ * records, idle clients (unused since now - client_idle_ttl), deletion tokens and authorizations expired for
+ * more than a day; returns rows deleted or -1. */
 int64_t store_purge_expired(struct store *st, int64_t now, int64_t client_idle_ttl);
 
 /* ------------------------------------------------------------------------------------------ identities */
@@ -92,6 +92,10 @@ enum store_rc store_identity_rehash(
 /** store_setup_create(st, identity_id, token_hash, expires_at): a one-time password-setup token; any older
  * setup token of the identity dies in the same transaction. */
 enum store_rc store_setup_create(struct store *st, int64_t identity_id, const char *token_hash, int64_t expires_at);
+/** store_setup_create_agent(st, identity_id, agent_id, token_hash, expires_at): store_setup_create() for the agent
+ * ${agent_id}, checked to hold the identity inside the transaction: STORE_CONFLICT, nothing written, otherwise. */
+enum store_rc store_setup_create_agent(
+    struct store *st, int64_t identity_id, int64_t agent_id, const char *token_hash, int64_t expires_at);
 /** store_setup_peek(st, token_hash, now, identity_id): the identity of a live, unused setup token. */
 enum store_rc store_setup_peek(struct store *st, const char *token_hash, int64_t now, int64_t *identity_id);
 /** store_setup_use(st, token_hash, password_hash, now, identity_id): atomically consume the token, store the
@@ -295,12 +299,6 @@ enum store_rc store_agent_set_state(struct store *st, const char *name, enum age
 enum store_rc store_agent_set_key(
     struct store *st, const char *name, const char *jwk, const char *thumbprint, int64_t now);
 
-/** store_nonce_create(st, nonce_hash, expires_at): remember a Replay-Nonce (by token_hash). */
-enum store_rc store_nonce_create(struct store *st, const char *nonce_hash, int64_t expires_at);
-/** store_nonce_use(st, nonce_hash, now): consume a live nonce atomically: STORE_OK exactly once; STORE_NOTFOUND
- * for an unknown, expired or already used one (purged by store_purge_expired). */
-enum store_rc store_nonce_use(struct store *st, const char *nonce_hash, int64_t now);
-
 enum agent_action { AGENT_ACTION_CREATE = 0, AGENT_ACTION_DELETE, AGENT_ACTION_TRANSFER };
 /** agent_action_name(a): "create", "delete", "transfer". */
 const char *agent_action_name(enum agent_action a);
@@ -342,10 +340,10 @@ enum store_rc store_provision_create(struct store *st, const char *authz_id, int
  * holds it. */
 enum store_rc store_provision_transfer(
     struct store *st, const char *authz_id, int64_t agent_id, int64_t now, struct identity **out, int64_t *previous);
-/** store_provision_delete: for an inactive identity held by ${agent_id}, delete it at once as
- * store_identity_delete does (*deleted = true); for any other live state, store a deletion token (by hash,
- * expiring at ${confirm_expires}; earlier ones of the identity die) to be confirmed by the user
- * (*deleted = false).  STORE_NOTFOUND when no live identity has the identifier; STORE_CONFLICT when another
+/** store_provision_delete: for an identity held by ${agent_id} that has no password (password_hash NULL: no
+ * credentials to confirm with, whatever its state), delete it at once as store_identity_delete does
+ * (*deleted = true); for any other, store a deletion token (by hash, expiring at ${confirm_expires}; earlier ones
+ * of the identity die) to be confirmed by the user with the password (*deleted = false).  STORE_NOTFOUND when no live identity has the identifier; STORE_CONFLICT when another
  * agent holds it.  *out gets the identity (after the change). */
 enum store_rc store_provision_delete(struct store *st, const char *authz_id, int64_t agent_id, const char *confirm_hash,
     int64_t confirm_expires, int64_t now, struct identity **out, bool *deleted);

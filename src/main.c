@@ -362,7 +362,8 @@ serve(const struct conf *conf)
 	if ((app.st = open_store(conf)) == NULL || pw_init(conf) == -1 ||
 	    (app.kr = keyring_open(app.st, conf)) == NULL || (app.tmpl = tmpl_load(conf->www_dir)) == NULL ||
 	    load_secret(app.st, app.secret) == -1 || (app.discovery = oidc_discovery(conf)) == NULL ||
-	    (app.throttle = throttle_new()) == NULL || (app.agents = agent_metas_new()) == NULL)
+	    (app.throttle = throttle_new()) == NULL || (app.agents = agent_metas_new()) == NULL ||
+	    (app.agent_nonces = agent_nonces_new(AGENT_NONCE_MAX, AGENT_NONCE_TTL)) == NULL)
 		goto out;
 	dns_config_of(conf, &dcfg);
 	if ((app.dns = dns_resolver_new(&dcfg)) == NULL)
@@ -400,6 +401,7 @@ out:
 	free(routes);
 	throttle_free(app.throttle);
 	agent_metas_free(app.agents);
+	agent_nonces_free(app.agent_nonces);
 	dns_resolver_free(app.dns);
 	free(app.discovery);
 	tmpl_free(app.tmpl);

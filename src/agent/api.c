@@ -303,10 +303,8 @@ ep_authz_new(struct agent_call *c)
 	struct agent_authz a;
 	enum dns_rec_err why = DNS_REC_OK;
 	char *canon = NULL, *rest = NULL;
-	struct buf b;
 
 	memset(&a, 0, sizeof(a));
-	buf_init(&b);
 	if (identifier == NULL || action_parse(action, &a.action) == -1) {
 		agent_problem(c->resp, AP_MALFORMED, 0, NULL,
 		    "The payload must hold an identifier (a string) and an action: create, delete or transfer.");
@@ -337,14 +335,12 @@ ep_authz_new(struct agent_call *c)
 		goto out;
 	}
 	log_info("agent %s: authorization to %s %s", c->agent->name, agent_action_name(a.action), canon);
-	buf_printf(&b, "authz/%s", a.id);
-	if (b.err || (rest = buf_steal(&b)) == NULL) {
+	if ((rest = agent_strf("authz/%s", a.id)) == NULL) {
 		agent_internal(c->resp);
 		goto out;
 	}
 	agent_json_respond(c, 201, agent_authz_json(c->app->conf, &a, c->agent, c->now), rest);
 out:
-	buf_release(&b);
 	free(rest);
 	free(a.id);
 	free(a.token);
@@ -388,7 +384,7 @@ ep_identifier(struct agent_call *c)
 }
 
 /* ep_setup_url: POST {prefix}identifiers/{identifier}/setup-url: §6: a new one-time password-setup URL; the
- * identity's earlier ones die with it (store_setup_create). */
+ * identity's earlier ones die with it (store_setup_create_agent). */
 static void
 ep_setup_url(struct agent_call *c)
 {
@@ -415,9 +411,17 @@ ep_setup_url(struct agent_call *c)
 		agent_identifier_problem(c->resp, AP_IDENTIFIER_DISABLED, canon);
 		goto out;
 	}
-	if (identity_token_new(c->app->conf, OIDC_PATH_SETUP, &hash, &url) == -1 ||
-	    store_setup_create(c->app->st, id->id, hash, expires) != STORE_OK) {
+	if (identity_token_new(c->app->conf, OIDC_PATH_SETUP, &hash, &url) == -1) {
 		agent_internal(c->resp);
+		goto out;
+	}
+	/* Held by this agent again inside the transaction: a transfer may have committed since the read above. */
+	if ((rc = store_setup_create_agent(c->app->st, id->id, c->agent->id, hash, expires)) != STORE_OK) {
+		if (rc == STORE_ERROR)
+			agent_internal(c->resp);
+		else
+			agent_identifier_problem(
+			    c->resp, rc == STORE_CONFLICT ? AP_IDENTIFIER_HELD : AP_NOT_FOUND, canon);
 		goto out;
 	}
 	log_info("agent %s: new setup URL for %s", c->agent->name, canon);

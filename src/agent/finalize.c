@@ -74,21 +74,20 @@ static int
 check_challenge(struct fin *f)
 {
 	struct dns_answer *ans = NULL;
-	struct buf name;
+	char *name = NULL;
 	int ret = -1;
 
-	buf_init(&name);
-	buf_printf(&name, "_acme-challenge.%s", f->a->identifier);
-	if (name.err || dns_lookup_txt_fresh(f->c->app->dns, name.data, &ans) == -1) {
+	if ((name = agent_strf("_acme-challenge.%s", f->a->identifier)) == NULL ||
+	    dns_lookup_txt_fresh(f->c->app->dns, name, &ans) == -1) {
 		log_warnx("agent: cannot look up the challenge of %s", f->a->identifier);
 		agent_internal(f->c->resp);
 		goto out;
 	}
-	if (lookup_failed(f, name.data, ans, f->expected))
+	if (lookup_failed(f, name, ans, f->expected))
 		goto out;
 	if (ans->result == DNS_NXDOMAIN || ans->result == DNS_NODATA) {
 		agent_problem(f->c->resp, AP_CHALLENGE_RECORD_MISSING, 0,
-		    dns_extra(f, name.data, ans->status, f->expected, NULL), "%s has no TXT record (%s).", name.data,
+		    dns_extra(f, name, ans->status, f->expected, NULL), "%s has no TXT record (%s).", name,
 		    dns_result_name(ans->result));
 		goto out;
 	}
@@ -98,12 +97,11 @@ check_challenge(struct fin *f)
 			ret = 0;
 			goto out;
 		}
-	agent_problem(f->c->resp, AP_CHALLENGE_VALUE_MISMATCH, 0,
-	    dns_extra(f, name.data, ans->status, f->expected, ans),
-	    "%s has TXT records, but none is the expected value.", name.data);
+	agent_problem(f->c->resp, AP_CHALLENGE_VALUE_MISMATCH, 0, dns_extra(f, name, ans->status, f->expected, ans),
+	    "%s has TXT records, but none is the expected value.", name);
 out:
 	dns_answer_free(ans);
-	buf_release(&name);
+	free(name);
 	return (ret);
 }
 
@@ -203,21 +201,6 @@ commit_refused(struct fin *f, enum store_rc rc, int64_t held_by)
 	}
 }
 
-/* identifier_rest(identifier): "identifiers/<identifier>", the Location of an identity. */
-static char *
-identifier_rest(const char *identifier)
-{
-	struct buf b;
-
-	buf_init(&b);
-	buf_printf(&b, "identifiers/%s", identifier);
-	if (b.err) {
-		buf_release(&b);
-		return (NULL);
-	}
-	return (buf_steal(&b));
-}
-
 /* do_create(f): §5 create: a new inactive identity with a fresh sub, held by the agent, and its setup URL (201). */
 static void
 do_create(struct fin *f)
@@ -230,7 +213,7 @@ do_create(struct fin *f)
 
 	if ((sub = identity_sub_new()) == NULL ||
 	    identity_token_new(c->app->conf, OIDC_PATH_SETUP, &hash, &url) == -1 ||
-	    (rest = identifier_rest(f->a->identifier)) == NULL) {
+	    (rest = agent_strf("identifiers/%s", f->a->identifier)) == NULL) {
 		agent_internal(c->resp);
 		goto out;
 	}
@@ -286,8 +269,8 @@ out:
 	identity_free(id);
 }
 
-/* do_delete(f): §5 delete: an inactive identity goes at once (200, the status object); one whose user set a
- * password waits for the user's confirmation at the URL answered (202). */
+/* do_delete(f): §5 delete: an identity without a password goes at once (200, the status object); one whose user
+ * set a password waits for the user's confirmation at the URL answered (202). */
 static void
 do_delete(struct fin *f)
 {

@@ -2,7 +2,8 @@
  * internal.h: what the files of src/agent/ share with each other (not exported beyond the module).
  *
  *   problem.c   the one table of §7 problems and the problem+json writer
- *   jws_auth.c  Replay-Nonces and the §3 checks of a signed request
+ *   nonce.c     Replay-Nonces: the in-memory set and the header
+ *   jws_auth.c  the §3 checks of a signed request
  *   objects.c   the JSON bodies of §4 and §6 and the API's URLs
  *   api.c       the route, the endpoint table and the endpoints of §2, §4 and §6
  *   finalize.c  §5: the DNS checks and the provisioning commit
@@ -78,6 +79,20 @@ void agent_internal(struct response *resp);
 /** agent_problem_name(p): the table's name of ${p} ("badNonce"); static storage. */
 const char *agent_problem_name(enum agent_problem p);
 
+/* -------------------------------------------------------------------------------------- nonce.c */
+
+/** agent_nonces_issue(ns, now): RFC 8555 §6.5: a fresh nonce (AGENT_NONCE_BYTES random bytes, base64url) added
+ * to ${ns}, usable once until ${now} + its ttl; when ${ns} is full its oldest nonce is dropped.  A new string the
+ * caller frees; NULL on failure (logged). */
+char *agent_nonces_issue(struct agent_nonces *ns, int64_t now);
+/** agent_nonces_use(ns, nonce, now): consume ${nonce}: true exactly once, however many threads race, for a nonce
+ * of ${ns} issued and not dropped, used or expired at ${now}; false otherwise.  Expired nonces are dropped
+ * lazily, by this call and agent_nonces_issue(). */
+bool agent_nonces_use(struct agent_nonces *ns, const char *nonce, int64_t now);
+/** agent_nonce_issue(app, resp): a fresh nonce of app->agent_nonces in a Replay-Nonce header of ${resp}.  -1 on
+ * failure (logged). */
+int agent_nonce_issue(struct app *app, struct response *resp);
+
 /* ----------------------------------------------------------------------------------- jws_auth.c */
 
 /* What an endpoint wants in the payload of its signed request (§3). */
@@ -97,9 +112,6 @@ struct agent_call {
 	int64_t now;
 };
 
-/** agent_nonce_issue(app, resp): RFC 8555 §6.5: a fresh single-use nonce, stored by hash for
- * AGENT_NONCE_TTL seconds, in a Replay-Nonce header of ${resp}.  -1 on failure (logged). */
-int agent_nonce_issue(struct app *app, struct response *resp);
 /** agent_authenticate(c, want): the checks of §3 in their order, the first failure answered as its problem.
  * 0 with c->agent (and c->payload for AGENT_PAYLOAD_OBJECT) set; -1 with the problem written.  The nonce is
  * consumed only once the signature has verified. */
@@ -109,6 +121,8 @@ bool agent_name_ok(const char *s);
 
 /* ------------------------------------------------------------------------------------ objects.c */
 
+/** agent_strf(fmt, ...): the formatted text in a new string; caller frees; NULL on memory failure (logged). */
+char *agent_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** agent_api_url(conf, rest): issuer + AGENT_PATH_PREFIX + ${rest}; caller frees; NULL on memory failure. */
 char *agent_api_url(const struct conf *conf, const char *rest);
 /** agent_url_host(url): what follows "https://" (or "http://") in ${url}: the host[:port][/path] form that iss

@@ -1,8 +1,8 @@
 /*
- * jws_auth.c: authentication of agent requests (drafts/agent-provisioning.md §3): Replay-Nonces (RFC 8555
- * §6.5) and the checks of a signed request, in the draft's order: media type, size, JWS syntax, alg, url, kid,
- * agent enabled, signature, nonce, payload.  A request refused before the signature check consumes no nonce,
- * so nobody can burn an agent's nonces with unsigned requests.
+ * jws_auth.c: authentication of agent requests (drafts/agent-provisioning.md §3): the checks of a signed request,
+ * in the draft's order: media type, size, JWS syntax, alg, url, kid, agent enabled, signature, nonce (RFC 8555
+ * §6.5, nonce.c), payload.  A request refused before the signature check consumes no nonce, so nobody can burn an
+ * agent's nonces with unsigned requests.
  */
 #include <string.h>
 
@@ -10,28 +10,6 @@
 #include "internal.h"
 
 #define JWS_MEDIA_TYPE "application/jose+json"
-
-/** agent_nonce_issue(app, resp): a fresh Replay-Nonce. */
-int
-agent_nonce_issue(struct app *app, struct response *resp)
-{
-	char *nonce = NULL, *hash = NULL;
-	int ret = -1;
-
-	if ((nonce = rand_token(AGENT_NONCE_BYTES)) == NULL || (hash = token_hash(nonce)) == NULL) {
-		log_warnx("agent: cannot make a nonce");
-		goto out;
-	}
-	/* Stored by hash like every single-use secret; purged once expired. */
-	if (store_nonce_create(app->st, hash, time_now() + AGENT_NONCE_TTL) != STORE_OK)
-		goto out;
-	resp_header(resp, "Replay-Nonce", nonce);
-	ret = 0;
-out:
-	free(nonce);
-	free(hash);
-	return (ret);
-}
 
 /** agent_name_ok(s): 1..AGENT_MAX_NAME of a-z 0-9 - _ . */
 bool
@@ -105,7 +83,7 @@ agent_authenticate(struct agent_call *c, enum agent_payload want)
 	const struct request *req = c->req;
 	struct response *resp = c->resp;
 	struct jws_request *jws = NULL;
-	char why[160], *hash = NULL;
+	char why[160];
 	enum store_rc rc;
 	int ret = -1;
 
@@ -167,16 +145,9 @@ agent_authenticate(struct agent_call *c, enum agent_payload want)
 		goto out;
 	}
 	/* RFC 8555 §6.5.2: consumed atomically, so a replayed request always fails here. */
-	if ((hash = token_hash(jws->nonce)) == NULL) {
-		agent_internal(resp);
-		goto out;
-	}
-	if ((rc = store_nonce_use(c->app->st, hash, c->now)) == STORE_NOTFOUND) {
+	if (!agent_nonces_use(c->app->agent_nonces, jws->nonce, c->now)) {
 		agent_problem(resp, AP_BAD_NONCE, 0, NULL,
 		    "The nonce is unknown, expired or already used; retry with the Replay-Nonce of this answer.");
-		goto out;
-	} else if (rc != STORE_OK) {
-		agent_internal(resp);
 		goto out;
 	}
 	if (payload_check(c, jws, want) == -1)
@@ -187,7 +158,6 @@ out:
 		agent_free(c->agent);
 		c->agent = NULL;
 	}
-	free(hash);
 	jws_request_free(jws);
 	return (ret);
 }

@@ -2,24 +2,39 @@
  * objects.c: the JSON bodies of the agent API (drafts/agent-provisioning.md §4 authorization, §6 identifier
  * status) and the URLs they name.  The draft's examples are checked against these by tests/e2e/agent.test.mjs.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "keys.h"
 #include "internal.h"
 
+/** agent_strf(fmt, ...): the formatted text in a new string. */
+char *
+agent_strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL) {
+		log_warnx("agent: out of memory");
+		return (NULL);
+	}
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return (s);
+}
+
 /** agent_api_url(conf, rest): issuer + AGENT_PATH_PREFIX + ${rest}. */
 char *
 agent_api_url(const struct conf *conf, const char *rest)
 {
-	struct buf b;
-
-	buf_init(&b);
-	buf_printf(&b, "%s%s%s", conf->issuer, AGENT_PATH_PREFIX, rest);
-	if (b.err) {
-		buf_release(&b);
-		return (NULL);
-	}
-	return (buf_steal(&b));
+	return (agent_strf("%s%s%s", conf->issuer, AGENT_PATH_PREFIX, rest));
 }
 
 /** agent_url_host(url): ${url} without its scheme. */
@@ -37,15 +52,7 @@ agent_url_host(const char *url)
 char *
 agent_openid_value(const struct conf *conf, const struct agent *ag)
 {
-	struct buf b;
-
-	buf_init(&b);
-	buf_printf(&b, "v=OID1;iss=%s;clp=%s", agent_url_host(conf->issuer), agent_url_host(ag->issuer));
-	if (b.err) {
-		buf_release(&b);
-		return (NULL);
-	}
-	return (buf_steal(&b));
+	return (agent_strf("v=OID1;iss=%s;clp=%s", agent_url_host(conf->issuer), agent_url_host(ag->issuer)));
 }
 
 /** agent_authz_status(a, now): §4: pending, then valid once finalized, or expired. */
@@ -57,33 +64,20 @@ agent_authz_status(const struct agent_authz *a, int64_t now)
 	return (now >= a->expires_at ? "expired" : "pending");
 }
 
-/* prefixed(prefix, s): prefix + s in a new string. */
-static char *
-prefixed(const char *prefix, const char *s)
-{
-	struct buf b;
-
-	buf_init(&b);
-	buf_printf(&b, "%s%s", prefix, s);
-	if (b.err) {
-		buf_release(&b);
-		return (NULL);
-	}
-	return (buf_steal(&b));
-}
-
 /** agent_authz_json(conf, a, ag, now): the §4 authorization object. */
 json_t *
 agent_authz_json(const struct conf *conf, const struct agent_authz *a, const struct agent *ag, int64_t now)
 {
-	char *rest = NULL, *url = NULL, *fin = NULL, *value = NULL, *chname = NULL, *oname = NULL, *ovalue = NULL;
+	char *url = NULL, *fin = NULL, *value = NULL, *chname = NULL, *oname = NULL, *ovalue = NULL;
 	json_t *o = NULL;
 
 	/* RFC 8555 §8.4: the value derives from the thumbprint the authorization was created under. */
-	if ((rest = prefixed("authz/", a->id)) == NULL || (url = agent_api_url(conf, rest)) == NULL ||
-	    (fin = prefixed(url, "/finalize")) == NULL || (value = acme_dns01_value(a->token, a->thumbprint)) == NULL ||
-	    (chname = prefixed("_acme-challenge.", a->identifier)) == NULL ||
-	    (oname = prefixed("_openid.", a->identifier)) == NULL || (ovalue = agent_openid_value(conf, ag)) == NULL)
+	if ((url = agent_strf("%s%sauthz/%s", conf->issuer, AGENT_PATH_PREFIX, a->id)) == NULL ||
+	    (fin = agent_strf("%s/finalize", url)) == NULL ||
+	    (value = acme_dns01_value(a->token, a->thumbprint)) == NULL ||
+	    (chname = agent_strf("_acme-challenge.%s", a->identifier)) == NULL ||
+	    (oname = agent_strf("_openid.%s", a->identifier)) == NULL ||
+	    (ovalue = agent_openid_value(conf, ag)) == NULL)
 		goto out;
 	o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:s,s:s,s:s,s:s},s:{s:s,s:s},s:s}", "url", url, "identifier",
 	    a->identifier, "action", agent_action_name(a->action), "status", agent_authz_status(a, now), "expires",
@@ -92,7 +86,6 @@ agent_authz_json(const struct conf *conf, const struct agent_authz *a, const str
 out:
 	if (o == NULL)
 		log_warnx("agent: cannot build an authorization object");
-	free(rest);
 	free(url);
 	free(fin);
 	free(value);

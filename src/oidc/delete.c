@@ -49,8 +49,8 @@ delete_gone(struct app *app, struct response *resp)
 	    "deleted, ask your identity provider for a new link.");
 }
 
-/* delete_throttled(app, req, resp, v, key_pair, key_src, now): SECURITY.md 10: the login's progressive delays,
- * per identifier and source and per source.  true with the page answered (429) while a delay runs. */
+/* delete_throttled(app, req, resp, v, key_pair, key_src, now): SECURITY.md 10: the login's progressive delays and
+ * counters, per identifier and source and per source.  true with the page answered (429) while a delay runs. */
 static bool
 delete_throttled(struct app *app, const struct request *req, struct response *resp, const struct delete_view *v,
     const char *key_pair, const char *key_src, int64_t now)
@@ -117,7 +117,8 @@ h_delete(void *ctx, const struct request *req, struct response *resp)
 		goto out;
 	}
 	source_key(req->remote, source, sizeof(source));
-	snprintf(key_pair, sizeof(key_pair), "del:%s|%s", id->identifier, source);
+	/* The login's key (authorize.c): one password, one count of wrong guesses at either page. */
+	snprintf(key_pair, sizeof(key_pair), "id:%s|%s", id->identifier, source);
 	snprintf(key_src, sizeof(key_src), "src:%s", source);
 	if (delete_throttled(app, req, resp, &v, key_pair, key_src, now))
 		goto out;

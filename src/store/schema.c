@@ -197,6 +197,11 @@ const char *const schema_migrations[] = {
 	"  updated_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (identifier, name)"
 	") STRICT;",
+
+	/* 4: the agent API's Replay-Nonces moved to memory (src/agent/nonce.c): one committed row per answer made every
+     * request, unauthenticated ones included, cost a disk write.  Outstanding nonces die with the table, as they
+     * do with every restart now. */
+	"DROP TABLE agent_nonces;",
 };
 
 const size_t schema_nmigrations = sizeof(schema_migrations) / sizeof(schema_migrations[0]);

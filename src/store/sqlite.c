@@ -12,7 +12,7 @@
  * on any error, and has committed before it returns.  BEGIN IMMEDIATE takes the write lock before the first read,
  * so the rows a function checks cannot change before it writes: that is what makes store_code_redeem(),
  * store_refresh_rotate() and store_setup_use() single-use under concurrency (RFC 6749 §4.1.2, RFC 9700 §4.14.2),
- * likewise store_nonce_use(), store_deletion_confirm() and the finalizes of drafts/agent-provisioning.md §5
+ * likewise store_deletion_confirm() and the finalizes of drafts/agent-provisioning.md §5
  * (store_provision_*(): of two racing for one identifier exactly one succeeds; they commit only on success).
  * A busy database is waited for by the busy handler (STORE_BUSY_TIMEOUT_MS), then BEGIN and COMMIT are retried
  * STORE_BUSY_RETRIES times.  Functions that only read run one SELECT, which sees one consistent snapshot.
@@ -131,8 +131,6 @@ enum stmt_id {
 	STMT_AGENT_LIST,
 	STMT_AGENT_SET_STATE,
 	STMT_AGENT_SET_KEY,
-	STMT_NONCE_INSERT,
-	STMT_NONCE_USE,
 	STMT_AUTHZ_INSERT,
 	STMT_AUTHZ_GET,
 	STMT_AUTHZ_COUNT,
@@ -152,7 +150,6 @@ enum stmt_id {
 	STMT_PURGE_GRANTS,
 	STMT_PURGE_CLIENTS,
 	STMT_PURGE_KEYS,
-	STMT_PURGE_NONCES,
 	STMT_PURGE_DELETION,
 	STMT_PURGE_AUTHZ,
 	STMT_COUNT
@@ -181,7 +178,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_IDENTITY_BY_ID] = "SELECT " IDENTITY_COLS " FROM identities WHERE id = ?",
 	[STMT_IDENTITY_LIST] = "SELECT i.identifier, i.sub, i.state, i.created_at, i.updated_at, a.name "
 	                       "FROM identities i LEFT JOIN agents a ON a.id = i.agent_id ORDER BY i.id",
-	[STMT_IDENTITY_STATE] = "SELECT state FROM identities WHERE id = ?",
+	[STMT_IDENTITY_STATE] = "SELECT state, agent_id FROM identities WHERE id = ?",
 	[STMT_IDENTITY_SET_STATE] = "UPDATE identities SET state = ?, updated_at = ? WHERE id = ?",
 	[STMT_IDENTITY_DELETE] = "UPDATE identities SET state = 'deleted', password_hash = NULL, updated_at = ? "
 	                         "WHERE id = ? AND state <> 'deleted'",
@@ -298,8 +295,6 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	                    "FROM agents a ORDER BY a.id",
 	[STMT_AGENT_SET_STATE] = "UPDATE agents SET state = ?, updated_at = ? WHERE name = ?",
 	[STMT_AGENT_SET_KEY] = "UPDATE agents SET jwk = ?, thumbprint = ?, updated_at = ? WHERE name = ?",
-	[STMT_NONCE_INSERT] = "INSERT INTO agent_nonces(nonce_hash, expires_at) VALUES (?, ?)",
-	[STMT_NONCE_USE] = "DELETE FROM agent_nonces WHERE nonce_hash = ? AND expires_at > ?",
 	[STMT_AUTHZ_INSERT] = "INSERT INTO agent_authz(id, agent_id, identifier, action, token, thumbprint, "
 	                      "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_AUTHZ_GET] = "SELECT " AUTHZ_COLS " FROM agent_authz WHERE id = ?",
@@ -328,7 +323,6 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_PURGE_CLIENTS] = "DELETE FROM clients "
 	                       "WHERE (CASE WHEN last_used_at > 0 THEN last_used_at ELSE created_at END) < ?",
 	[STMT_PURGE_KEYS] = "DELETE FROM signing_keys WHERE expire_at <> 0 AND expire_at <= ?",
-	[STMT_PURGE_NONCES] = "DELETE FROM agent_nonces WHERE expires_at <= ?",
 	[STMT_PURGE_DELETION] = "DELETE FROM deletion_tokens WHERE expires_at <= ?",
 	[STMT_PURGE_AUTHZ] = "DELETE FROM agent_authz WHERE expires_at < ?",
 };
@@ -1025,15 +1019,15 @@ store_schema_version(struct store *st)
 }
 
 /** store_purge_expired(st, now, client_idle_ttl): in one transaction delete expired codes, sessions, setup
- * tokens, refresh tokens, access-token records, unpublished signing keys, agent nonces and deletion tokens, agent
- * authorizations expired more than STORE_AUTHZ_KEEP seconds ago, grants that are revoked or have no token left,
- * and clients unused (or, never used, created) more than ${client_idle_ttl} seconds ago (none when it is <= 0),
- * with their codes and grants; returns the number of rows deleted (cascades not counted) or -1. */
+ * tokens, refresh tokens, access-token records, unpublished signing keys and deletion tokens, agent authorizations
+ * expired more than STORE_AUTHZ_KEEP seconds ago, grants that are revoked or have no token left, and clients
+ * unused (or, never used, created) more than ${client_idle_ttl} seconds ago (none when it is <= 0), with their
+ * codes and grants; returns the number of rows deleted (cascades not counted) or -1. */
 int64_t
 store_purge_expired(struct store *st, int64_t now, int64_t client_idle_ttl)
 {
 	static const enum stmt_id expired[] = { STMT_PURGE_CODES, STMT_PURGE_SESSIONS, STMT_PURGE_SETUP,
-		STMT_PURGE_REFRESH, STMT_PURGE_ACCESS, STMT_PURGE_KEYS, STMT_PURGE_NONCES, STMT_PURGE_DELETION };
+		STMT_PURGE_REFRESH, STMT_PURGE_ACCESS, STMT_PURGE_KEYS, STMT_PURGE_DELETION };
 	struct conn *c;
 	int64_t n, total = 0;
 	size_t i;
@@ -1292,10 +1286,10 @@ store_identity_delete(struct store *st, int64_t id, int64_t now)
 	return (tx_end(c, identity_wipe(c, id, now)));
 }
 
-/** store_setup_create(st, identity_id, token_hash, expires_at): a one-time password-setup token; any older setup
- * token of the identity dies in the same transaction.  STORE_NOTFOUND if the identity is absent or deleted. */
-enum store_rc
-store_setup_create(struct store *st, int64_t identity_id, const char *token_hash, int64_t expires_at)
+/* setup_create(st, identity_id, agent_id, token_hash, expires_at): store_setup_create(), and when ${agent_id} is
+ * not 0, STORE_CONFLICT (nothing written) unless that agent holds the identity inside the transaction. */
+static enum store_rc
+setup_create(struct store *st, int64_t identity_id, int64_t agent_id, const char *token_hash, int64_t expires_at)
 {
 	struct conn *c;
 	sqlite3_stmt *s;
@@ -1308,6 +1302,8 @@ store_setup_create(struct store *st, int64_t identity_id, const char *token_hash
 		goto out;
 	if (step == SQLITE_DONE || col_is(s, 0, identity_state_name(IDENTITY_DELETED)))
 		rc = STORE_NOTFOUND;
+	else if (agent_id != 0 && sqlite3_column_int64(s, 1) != agent_id)
+		rc = STORE_CONFLICT;
 	else
 		rc = STORE_OK;
 	q_done(s);
@@ -1320,6 +1316,24 @@ store_setup_create(struct store *st, int64_t identity_id, const char *token_hash
 	rc = q_rc(q_exec(c, STMT_SETUP_INSERT, QARGS(QT(token_hash), QI(identity_id), QI(expires_at))));
 out:
 	return (tx_end(c, rc));
+}
+
+/** store_setup_create(st, identity_id, token_hash, expires_at): a one-time password-setup token; any older setup
+ * token of the identity dies in the same transaction.  STORE_NOTFOUND if the identity is absent or deleted. */
+enum store_rc
+store_setup_create(struct store *st, int64_t identity_id, const char *token_hash, int64_t expires_at)
+{
+	return (setup_create(st, identity_id, 0, token_hash, expires_at));
+}
+
+/** store_setup_create_agent(st, identity_id, agent_id, token_hash, expires_at): store_setup_create() for the
+ * agent ${agent_id}, which must hold the identity when the transaction runs: STORE_CONFLICT, nothing written,
+ * when it does not (a transfer committed since the caller looked: drafts/agent-provisioning.md §5 transfer). */
+enum store_rc
+store_setup_create_agent(
+    struct store *st, int64_t identity_id, int64_t agent_id, const char *token_hash, int64_t expires_at)
+{
+	return (setup_create(st, identity_id, agent_id, token_hash, expires_at));
 }
 
 /* One-time tokens (setup_tokens, deletion_tokens): a used one stays, used_at set, until it expires, so that a
@@ -2549,33 +2563,6 @@ store_agent_set_key(struct store *st, const char *name, const char *jwk, const c
 	return (tx_end(c, q_rc(q_exec(c, STMT_AGENT_SET_KEY, QARGS(QT(jwk), QT(thumbprint), QI(now), QT(name))))));
 }
 
-/* ---------------------------------------------------------------------------------------------------- nonces */
-
-/** store_nonce_create(st, nonce_hash, expires_at): remember a Replay-Nonce by its hash until ${expires_at}.
- * STORE_CONFLICT if the hash exists. */
-enum store_rc
-store_nonce_create(struct store *st, const char *nonce_hash, int64_t expires_at)
-{
-	struct conn *c;
-
-	if ((c = tx_begin(st)) == NULL)
-		return (STORE_ERROR);
-	return (tx_end(c, q_rc(q_exec(c, STMT_NONCE_INSERT, QARGS(QT(nonce_hash), QI(expires_at))))));
-}
-
-/** store_nonce_use(st, nonce_hash, now): consume a live nonce (RFC 8555 §6.5: single use): STORE_OK exactly once,
- * however many callers race; STORE_NOTFOUND for an unknown, expired or already used one.  The DELETE is the
- * claim: exactly one transaction removes the row.  Expired rows are left to store_purge_expired(). */
-enum store_rc
-store_nonce_use(struct store *st, const char *nonce_hash, int64_t now)
-{
-	struct conn *c;
-
-	if ((c = tx_begin(st)) == NULL)
-		return (STORE_ERROR);
-	return (tx_end(c, q_rc(q_exec(c, STMT_NONCE_USE, QARGS(QT(nonce_hash), QI(now))))));
-}
-
 /* ------------------------------------------------------------------------------------------- authorizations */
 
 /* authz_read(s, out): the authorization in the current row of ${s} (AUTHZ_COLS). */
@@ -2833,10 +2820,10 @@ out:
 }
 
 /** store_provision_delete(st, authz_id, agent_id, confirm_hash, confirm_expires, now, out, deleted): in one
- * transaction, finalize the delete authorization ${authz_id} of ${agent_id} (authz_claim()); then an inactive
- * identity held by ${agent_id} (no credentials to confirm with) is deleted at once as by store_identity_delete()
- * (*deleted = true), and one in any other live state gets the deletion token ${confirm_hash}, expiring at
- * ${confirm_expires}, in place of its earlier ones (*deleted = false).  *out (may be NULL) gets the identity after
+ * transaction, finalize the delete authorization ${authz_id} of ${agent_id} (authz_claim()); then an identity
+ * held by ${agent_id} without a password (password_hash NULL, whatever its state: no credentials to confirm with)
+ * is deleted at once as by store_identity_delete() (*deleted = true), and any other gets the deletion token
+ * ${confirm_hash}, expiring at ${confirm_expires}, in place of its earlier ones (*deleted = false).  *out (may be NULL) gets the identity after
  * the change.  STORE_NOTFOUND when no live identity has the identifier, STORE_CONFLICT when another agent (or the
  * operator) holds it; nothing is changed unless STORE_OK. */
 enum store_rc
@@ -2858,7 +2845,8 @@ store_provision_delete(struct store *st, const char *authz_id, int64_t agent_id,
 	if ((rc = identity_query(c, STMT_IDENTITY_BY_IDENTIFIER, QARGS(QT(identifier)), &r)) != STORE_OK)
 		goto out;
 	id = r->id;
-	gone = r->state == IDENTITY_INACTIVE;
+	/* §5 delete: the user confirms with the password; without one there is nobody to ask. */
+	gone = r->password_hash == NULL;
 	if (r->agent_id != agent_id) {
 		rc = STORE_CONFLICT;
 		goto out;

@@ -809,6 +809,25 @@ test('§5 delete of an active identity: 202 with a confirm URL; a wrong password
 	assert.notEqual(re.created.sub, created.sub, 'a new sub for the re-created identifier');
 });
 
+test('§5 delete confirm page: wrong passwords at the login count there too (SECURITY.md 10: one throttle per ' +
+	'identifier and source)', async () => {
+	const id = fresh('delthrottle');
+	const { created } = await provision(one, id);
+	await completeSetup(new URL(created.setup_url), PASSWORD);
+	const authz = await newAuthz(one, id, 'delete');
+	await publishChallenge(id, one.challengeValue(authz));
+	const r = await one.finalize(authz);
+	assertAnswer(r, 202, 'delete active');
+	// login_max_failures (5) free guesses, then delays of 1 s and 2 s, waited out; the 8th starts a 4 s delay.
+	for (const pause of [0, 0, 0, 0, 0, 0, 1100, 2100]) {
+		await sleep(pause);
+		await assert.rejects(loginAs(id, 'not the password'), /login rejected/);
+	}
+	const page = await confirmDeletion(new URL(r.body.confirm_url), PASSWORD);
+	assert.equal(page.status, 429, `the confirm page shares the login's delay: ${describePage(page)}`);
+	assert.equal((await one.status(id)).body.status, 'active', 'nothing deleted while throttled');
+});
+
 // ------------------------------------------------------------------------------------- identifiers (§6)
 
 test('§6 status of an identifier that never existed for this agent: notFound', async () => {

@@ -1,8 +1,8 @@
 /*
  * test_store_agent.c: the agent part of the store contract (include/store.h "agents"), drafts/agent-provisioning.md
- * §1-§6, on a real SQLite file in a temporary directory: migration 2 over a version-1 database, agents, single-use
- * nonces (also raced by 8 threads), authorizations, and the finalize commits (create raced by 8 threads of two
- * agents, transfer, delete with its confirmation), each all or nothing.
+ * §1-§6, on a real SQLite file in a temporary directory: migrations 2 and later over a version-1 database,
+ * agents, authorizations, and the finalize commits (create raced by 8 threads of two agents, transfer, delete with
+ * its confirmation), each all or nothing.  The Replay-Nonces live in memory: tests/unit/test_agent_nonce.c.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -223,6 +223,17 @@ session_ok(struct store *st, const char *id_hash)
 	return (rc == STORE_OK);
 }
 
+/* found_row: sqlite3_exec() callback that notes that a row came. */
+static int
+found_row(void *arg, int ncol, char **vals, char **cols)
+{
+	(void)ncol;
+	(void)vals;
+	(void)cols;
+	*(bool *)arg = true;
+	return (0);
+}
+
 /* A database as a version-1 binary left it, with an identity; store_open() applies migration 2 over it. */
 static void
 test_migration_from_v1(void)
@@ -233,6 +244,7 @@ test_migration_from_v1(void)
 	sqlite3 *db = NULL;
 	char path[256], *err = NULL;
 	int64_t agent;
+	bool found = false;
 
 	fresh(path, sizeof(path));
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
@@ -278,6 +290,15 @@ test_migration_from_v1(void)
 	CHECK((st = store_open(path)) != NULL);
 	CHECK(store_schema_version(st) == (int)schema_nmigrations);
 	store_close(st);
+
+	/* Migration 4 dropped the table migration 2 made for the Replay-Nonces (now in memory). */
+	CHECK(schema_nmigrations >= 4);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "SELECT 1 FROM sqlite_master WHERE name = 'agent_nonces'", found_row, &found, &err) ==
+	      SQLITE_OK);
+	CHECK(!found);
+	sqlite3_free(err);
+	sqlite3_close(db);
 }
 
 static void
@@ -365,96 +386,6 @@ test_agents(void)
 	json_decref(list);
 	agent_free(NULL);
 	store_close(st);
-}
-
-static void
-test_nonces(void)
-{
-	struct store *st;
-
-	if ((st = open_fresh()) == NULL) {
-		CHECK(st != NULL);
-		return;
-	}
-	CHECK(store_nonce_create(st, "n1", NOW + 600) == STORE_OK);
-	CHECK(store_nonce_create(st, "n1", NOW + 600) == STORE_CONFLICT);
-	CHECK(store_nonce_create(st, "n2", NOW + 600) == STORE_OK);
-	CHECK(store_nonce_create(st, "n3", NOW + 10) == STORE_OK);
-
-	/* RFC 8555 §6.5: single use */
-	CHECK(store_nonce_use(st, "n1", NOW) == STORE_OK);
-	CHECK(store_nonce_use(st, "n1", NOW) == STORE_NOTFOUND);
-	CHECK(store_nonce_use(st, "unknown", NOW) == STORE_NOTFOUND);
-	/* Dead from expires_at on; a failed use consumes nothing. */
-	CHECK(store_nonce_use(st, "n3", NOW + 10) == STORE_NOTFOUND);
-	CHECK(store_nonce_use(st, "n3", NOW + 9) == STORE_OK);
-	CHECK(store_nonce_use(st, "n2", NOW + 599) == STORE_OK);
-	store_close(st);
-}
-
-/* 8 threads use one nonce at once, NROUNDS times: exactly one wins each round. */
-struct nonce_race {
-	struct store *st;
-	pthread_barrier_t barrier;
-	enum store_rc rc[NROUNDS][NTHREADS];
-};
-
-struct nonce_racer {
-	struct nonce_race *race;
-	int n;
-};
-
-static void *
-nonce_racer_main(void *arg)
-{
-	struct nonce_racer *r = arg;
-	char nonce[32];
-	int round;
-
-	for (round = 0; round < NROUNDS; round++) {
-		snprintf(nonce, sizeof(nonce), "nonce-%d", round);
-		pthread_barrier_wait(&r->race->barrier);
-		r->race->rc[round][r->n] = store_nonce_use(r->race->st, nonce, NOW);
-	}
-	return (NULL);
-}
-
-static void
-test_nonce_race(void)
-{
-	static struct nonce_race race;
-	struct nonce_racer racers[NTHREADS];
-	pthread_t tid[NTHREADS];
-	char nonce[32];
-	int i, round, ok, notfound;
-
-	memset(&race, 0, sizeof(race));
-	if ((race.st = open_fresh()) == NULL) {
-		CHECK(race.st != NULL);
-		return;
-	}
-	for (round = 0; round < NROUNDS; round++) {
-		snprintf(nonce, sizeof(nonce), "nonce-%d", round);
-		CHECK(store_nonce_create(race.st, nonce, NOW + 600) == STORE_OK);
-	}
-	pthread_barrier_init(&race.barrier, NULL, NTHREADS);
-	for (i = 0; i < NTHREADS; i++) {
-		racers[i].race = &race;
-		racers[i].n = i;
-		CHECK(pthread_create(&tid[i], NULL, nonce_racer_main, &racers[i]) == 0);
-	}
-	for (i = 0; i < NTHREADS; i++)
-		pthread_join(tid[i], NULL);
-	pthread_barrier_destroy(&race.barrier);
-	for (round = 0; round < NROUNDS; round++) {
-		for (ok = notfound = i = 0; i < NTHREADS; i++) {
-			ok += race.rc[round][i] == STORE_OK;
-			notfound += race.rc[round][i] == STORE_NOTFOUND;
-		}
-		CHECK(ok == 1);
-		CHECK(notfound == NTHREADS - 1);
-	}
-	store_close(race.st);
 }
 
 static void
@@ -824,6 +755,13 @@ test_provision_transfer(void)
 	CHECK(store_deletion_confirm(st, "confirm-a", NOW, &got) == STORE_NOTFOUND);
 	CHECK(session_ok(st, "sess-a"));
 	CHECK(access_ok(st, 1));
+	/* The losing agent's setup-url that read the identity before the transfer committed: refused inside the
+	 * transaction, nothing written; the gaining agent's goes through. */
+	CHECK(store_setup_create_agent(st, alice, one, "setup-late", NOW + 600) == STORE_CONFLICT);
+	CHECK(store_setup_peek(st, "setup-late", NOW, &got) == STORE_NOTFOUND);
+	CHECK(store_setup_create_agent(st, alice, two, "setup-two", NOW + 600) == STORE_OK);
+	CHECK(store_setup_peek(st, "setup-two", NOW, &got) == STORE_OK && got == alice);
+	CHECK(store_setup_create_agent(st, 424242, two, "setup-none", NOW + 600) == STORE_NOTFOUND);
 	/* Replayed, and the old holder's own transfer or delete now: held by another. */
 	CHECK(store_provision_transfer(st, "az-t2", two, NOW + 6, NULL, NULL) == STORE_REPLAY);
 	CHECK(add_authz(st, "az-d2", one, "alice.example", AGENT_ACTION_DELETE, NOW) == STORE_OK);
@@ -865,7 +803,7 @@ test_provision_delete(void)
 	CHECK((one = add_agent(st, "one")) > 0);
 	CHECK((two = add_agent(st, "two")) > 0);
 
-	/* Inactive (no credentials to confirm with): deleted at once, with its setup token. */
+	/* Inactive (no password: no credentials to confirm with): deleted at once, with its setup token. */
 	CHECK((fresh_id = provision(st, "az-1", one, "new.example", "sub-new")) > 0);
 	CHECK(add_authz(st, "az-d1", one, "new.example", AGENT_ACTION_DELETE, NOW) == STORE_OK);
 	deleted = false;
@@ -882,7 +820,7 @@ test_provision_delete(void)
 	CHECK(store_provision_delete(st, "az-d2", one, "confirm-0", NOW + 600, NOW + 4, NULL, NULL) == STORE_NOTFOUND);
 	CHECK(pending(st, "az-d2"));
 
-	/* Active: a deletion token to be confirmed by the user; nothing deleted yet. */
+	/* Active (a password): a deletion token to be confirmed by the user; nothing deleted yet. */
 	CHECK((alice = provision(st, "az-2", one, "alice.example", "sub-a")) > 0);
 	CHECK(activate(st, "sub-a") == 0);
 	CHECK(add_session(st, "sess-a", alice) == 0);
@@ -935,7 +873,8 @@ test_provision_delete(void)
 	CHECK(store_deletion_confirm(st, "confirm-2", NOW + 700, &got) == STORE_REPLAY);
 	CHECK(store_deletion_peek(st, "confirm-2", NOW, &got) == STORE_NOTFOUND);
 
-	/* A disabled identity is confirmed too; store_identity_delete() takes its pending deletion token along. */
+	/* A disabled identity with a password is confirmed too; store_identity_delete() takes its pending deletion
+	 * token along. */
 	CHECK((alice = provision(st, "az-3", one, "alice.example", "sub-a2")) > 0);
 	CHECK(activate(st, "sub-a2") == 0);
 	CHECK(store_identity_set_state(st, alice, IDENTITY_DISABLED, NOW) == STORE_OK);
@@ -946,6 +885,21 @@ test_provision_delete(void)
 	CHECK(store_identity_delete(st, alice, NOW + 7) == STORE_OK);
 	CHECK(store_deletion_peek(st, "confirm-3", NOW, &got) == STORE_NOTFOUND);
 	CHECK(store_deletion_confirm(st, "confirm-3", NOW, &got) == STORE_NOTFOUND);
+
+	/* Disabled by the operator before its user ever set a password: nobody could confirm, so deleted at once
+	 * (the rule is the password, not the state), its setup token with it. */
+	CHECK((fresh_id = provision(st, "az-4", one, "bob.example", "sub-b")) > 0);
+	CHECK(store_identity_set_state(st, fresh_id, IDENTITY_DISABLED, NOW + 2) == STORE_OK);
+	CHECK(add_authz(st, "az-d8", one, "bob.example", AGENT_ACTION_DELETE, NOW) == STORE_OK);
+	deleted = false;
+	CHECK(store_provision_delete(st, "az-d8", one, "confirm-5", NOW + 600, NOW + 8, &id, &deleted) == STORE_OK);
+	CHECK(deleted);
+	CHECK(id != NULL && id->id == fresh_id && id->state == IDENTITY_DELETED && id->updated_at == NOW + 8);
+	identity_free(id);
+	id = NULL;
+	CHECK(store_deletion_peek(st, "confirm-5", NOW, &got) == STORE_NOTFOUND);
+	CHECK(store_setup_peek(st, "setup-sub-b", NOW, &got) == STORE_NOTFOUND);
+	CHECK(store_identity_by_identifier(st, "bob.example", &id) == STORE_NOTFOUND);
 
 	/* An authorization of another action is a caller's bug. */
 	CHECK(add_authz(st, "az-c", one, "op.example", AGENT_ACTION_CREATE, NOW) == STORE_OK);
@@ -968,8 +922,6 @@ test_purge(void)
 		return;
 	}
 	CHECK((one = add_agent(st, "one")) > 0);
-	CHECK(store_nonce_create(st, "n-old", T) == STORE_OK);     /* purged */
-	CHECK(store_nonce_create(st, "n-new", T + 1) == STORE_OK); /* kept */
 	/* az-1 (provision()) and az-d expire at NOW + TTL, less than a day before T: kept. */
 	CHECK((alice = provision(st, "az-1", one, "alice.example", "sub-a")) > 0);
 	CHECK(activate(st, "sub-a") == 0);
@@ -978,9 +930,8 @@ test_purge(void)
 	CHECK(add_authz(st, "az-d", one, "alice.example", AGENT_ACTION_DELETE, NOW) == STORE_OK);
 	CHECK(store_provision_delete(st, "az-d", one, "confirm-old", T, NOW + 1, NULL, NULL) == STORE_OK);
 
-	/* the used setup token (expires NOW + 600), nonce 1, deletion token 1, authorization 1 */
-	CHECK(store_purge_expired(st, T, 0) == 4);
-	CHECK(store_nonce_use(st, "n-new", NOW) == STORE_OK);
+	/* the used setup token (expires NOW + 600), deletion token 1, authorization 1 */
+	CHECK(store_purge_expired(st, T, 0) == 3);
 	CHECK(store_deletion_peek(st, "confirm-old", NOW, &got) == STORE_NOTFOUND);
 	CHECK(store_authz_get(st, "az-old", &a) == STORE_NOTFOUND);
 	CHECK(store_authz_get(st, "az-day", &a) == STORE_OK); /* expired exactly a day ago: kept */
@@ -1020,8 +971,6 @@ main(void)
 	}
 	TEST_RUN(test_migration_from_v1);
 	TEST_RUN(test_agents);
-	TEST_RUN(test_nonces);
-	TEST_RUN(test_nonce_race);
 	TEST_RUN(test_authz);
 	TEST_RUN(test_provision_create);
 	TEST_RUN(test_provision_race);
