@@ -15,7 +15,7 @@ import { AgentClient, makeKey, writeJwk } from './lib/agent.mjs';
 
 const AGENT_ISS = 'https://agent-crash.example.org';
 const N = 12;
-const ROUNDS = 3;
+const ROUNDS = 4;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let bed;
@@ -82,7 +82,7 @@ test('finalize is all or nothing: SIGKILL with finalizes in flight leaves no hal
 			return c;
 		}));
 		const inFlight = authzs.map((a, i) => clients[i].finalize(a).then((r) => r.status, () => 'lost'));
-		await sleep([15, 40, 80][round]);
+		await sleep([0, 15, 40, 80][round]); // from "before any arrives" to "most have committed"
 		srv = await restartServer(srv, { signal: 'SIGKILL' });
 		const outcomes = await Promise.all(inFlight);
 		committedBefore += outcomes.filter((s) => s === 201).length;
