@@ -200,6 +200,7 @@ test_agent_meta(void)
 		"subjectAltName=IP:127.0.0.1", NULL };
 	struct agent_meta *m = NULL;
 	int hold[2] = { -1, -1 }, raw_port, st;
+	size_t n;
 	size_t i;
 	pid_t pid;
 
@@ -308,7 +309,8 @@ test_agent_meta(void)
 	    "{\"issuer\":\"%s\",\"userinfo_endpoint\":\"https://a.example/u\",\"jwks_uri\":\"https://a.example/j\","
 	    "\"claims_supported\":[],\"pad\":\"",
 	    issuer("big"));
-	memset(text + strlen(text), 'x', 66000);
+	n = strlen(text);
+	memset(text + n, 'x', sizeof(text) - 3 - n); /* the buffer holds well over 64 KiB */
 	text[sizeof(text) - 3] = '\0';
 	(void)snprintf(text + strlen(text), sizeof(text) - strlen(text), "\"}");
 	doc("big", text);
