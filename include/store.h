@@ -323,6 +323,12 @@ enum store_rc store_authz_get(struct store *st, const char *id, struct agent_aut
 /** store_authz_count_since(st, agent_id, since): authorizations the agent created at or after ${since}; -1 on
  * error. */
 int64_t store_authz_count_since(struct store *st, int64_t agent_id, int64_t since);
+/** store_authz_create_limited(st, a, since, max, retry_at): store_authz_create, counted in the same transaction:
+ * when the agent already created ${max} or more authorizations at or after ${since}, nothing is stored,
+ * *${retry_at} (may be NULL) gets the time the oldest of them stops counting, and STORE_CONFLICT is returned.
+ * Parallel callers never exceed ${max}. */
+enum store_rc store_authz_create_limited(
+    struct store *st, const struct agent_authz *a, int64_t since, int64_t max, int64_t *retry_at);
 
 /*
  * The commits of a successful finalize (drafts/agent-provisioning.md §5).  Each runs in ONE transaction that

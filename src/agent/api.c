@@ -272,26 +272,19 @@ precondition(struct agent_call *c, const char *identifier, enum agent_action act
 	return (-1);
 }
 
-/* rate_ok(c): §4: at most conf->agent_authz_per_hour authorizations per agent per hour; -1 with rateLimited
- * (429, Retry-After: the window, the longest the oldest one counts) or serverInternal answered. */
-static int
-rate_ok(struct agent_call *c)
+/* rate_limited(c, retry_at): §4: the answer when the agent already has conf->agent_authz_per_hour authorizations
+ * this hour: 429 rateLimited with Retry-After until the oldest of them stops counting. */
+static void
+rate_limited(struct agent_call *c, int64_t retry_at)
 {
-	int64_t n;
 	char secs[24];
 
-	if ((n = store_authz_count_since(c->app->st, c->agent->id, c->now - AGENT_RATE_WINDOW)) == -1) {
-		agent_internal(c->resp);
-		return (-1);
-	}
-	if (n < c->app->conf->agent_authz_per_hour)
-		return (0);
-	log_info("agent %s: over its authorization limit (%lld this hour)", c->agent->name, (long long)n);
-	snprintf(secs, sizeof(secs), "%d", AGENT_RATE_WINDOW);
+	log_info(
+	    "agent %s: over its authorization limit (%d an hour)", c->agent->name, c->app->conf->agent_authz_per_hour);
+	snprintf(secs, sizeof(secs), "%lld", (long long)(retry_at > c->now ? retry_at - c->now : 1));
 	resp_header(c->resp, "Retry-After", secs);
 	agent_problem(c->resp, AP_RATE_LIMITED, 0, NULL, "Agent %s may create %d authorizations per hour.",
 	    c->agent->name, c->app->conf->agent_authz_per_hour);
-	return (-1);
 }
 
 /* ep_authz_new: POST {prefix}authz: §4: a new authorization with its dns-01 challenge (201). */
@@ -303,6 +296,7 @@ ep_authz_new(struct agent_call *c)
 	struct agent_authz a;
 	enum dns_rec_err why = DNS_REC_OK;
 	char *canon = NULL, *rest = NULL;
+	int64_t retry_at = 0;
 
 	memset(&a, 0, sizeof(a));
 	if (identifier == NULL || action_parse(action, &a.action) == -1) {
@@ -318,7 +312,7 @@ ep_authz_new(struct agent_call *c)
 			    dns_rec_strerror(why));
 		goto out;
 	}
-	if (rate_ok(c) == -1 || precondition(c, canon, a.action) == -1)
+	if (precondition(c, canon, a.action) == -1)
 		goto out;
 	if ((a.id = rand_token(AGENT_ID_BYTES)) == NULL || (a.token = rand_token(AGENT_TOKEN_BYTES)) == NULL) {
 		log_warnx("agent: cannot make an authorization id");
@@ -330,7 +324,14 @@ ep_authz_new(struct agent_call *c)
 	a.thumbprint = c->agent->thumbprint;
 	a.created_at = c->now;
 	a.expires_at = c->now + c->app->conf->agent_authz_ttl;
-	if (store_authz_create(c->app->st, &a) != STORE_OK) {
+	switch (store_authz_create_limited(
+	    c->app->st, &a, c->now - AGENT_RATE_WINDOW, c->app->conf->agent_authz_per_hour, &retry_at)) {
+	case STORE_OK:
+		break;
+	case STORE_CONFLICT:
+		rate_limited(c, retry_at);
+		goto out;
+	default:
 		agent_internal(c->resp);
 		goto out;
 	}

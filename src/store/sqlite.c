@@ -134,6 +134,7 @@ enum stmt_id {
 	STMT_AUTHZ_INSERT,
 	STMT_AUTHZ_GET,
 	STMT_AUTHZ_COUNT,
+	STMT_AUTHZ_OLDEST,
 	STMT_AUTHZ_FINALIZE,
 	STMT_DELETION_INSERT,
 	STMT_DELETION_PEEK,
@@ -299,6 +300,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	                      "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[STMT_AUTHZ_GET] = "SELECT " AUTHZ_COLS " FROM agent_authz WHERE id = ?",
 	[STMT_AUTHZ_COUNT] = "SELECT COUNT(*) FROM agent_authz WHERE agent_id = ? AND created_at >= ?",
+	[STMT_AUTHZ_OLDEST] = "SELECT MIN(created_at) FROM agent_authz WHERE agent_id = ? AND created_at >= ?",
 	[STMT_AUTHZ_FINALIZE] = "UPDATE agent_authz SET finalized_at = ? WHERE id = ? AND finalized_at IS NULL",
 	[STMT_DELETION_INSERT] = "INSERT INTO deletion_tokens(token_hash, identity_id, expires_at) VALUES (?, ?, ?)",
 	[STMT_DELETION_PEEK] = "SELECT identity_id FROM deletion_tokens "
@@ -2646,6 +2648,42 @@ store_authz_get(struct store *st, const char *id, struct agent_authz **out)
 	}
 	agent_authz_free(a);
 	return (rc);
+}
+
+/** store_authz_create_limited(st, a, since, max, retry_at): store_authz_create under the rate limit, counted in
+ * the same transaction so that parallel requests cannot exceed it (include/store.h). */
+enum store_rc
+store_authz_create_limited(struct store *st, const struct agent_authz *a, int64_t since, int64_t max, int64_t *retry_at)
+{
+	struct conn *c;
+	enum store_rc rc = STORE_ERROR;
+	int64_t n = 0, oldest = 0;
+
+	if ((unsigned)a->action > AGENT_ACTION_TRANSFER) {
+		log_warnx("store: authorization with an unknown action %d", (int)a->action);
+		return (STORE_ERROR);
+	}
+	if ((c = tx_begin(st)) == NULL)
+		return (STORE_ERROR);
+	if (q_int(c, STMT_AUTHZ_COUNT, QARGS(QI(a->agent_id), QI(since)), &n) != 1)
+		goto out;
+	if (n >= max) {
+		if (q_int(c, STMT_AUTHZ_OLDEST, QARGS(QI(a->agent_id), QI(since)), &oldest) != 1)
+			goto out;
+		if (retry_at != NULL)
+			*retry_at = oldest + (a->created_at - since);
+		rc = STORE_CONFLICT;
+		goto out;
+	}
+	rc = q_rc(q_exec(c, STMT_AUTHZ_INSERT,
+	    QARGS(QT(a->id), QI(a->agent_id), QT(a->identifier), QT(agent_action_name(a->action)), QT(a->token),
+	        QT(a->thumbprint), QI(a->created_at), QI(a->expires_at))));
+	if (rc == STORE_CONFLICT) { /* a duplicate id: 256 random bits never collide; treat it as the error it is */
+		log_warnx("store: duplicate authorization id");
+		rc = STORE_ERROR;
+	}
+out:
+	return (tx_end_ok(c, rc));
 }
 
 /** store_authz_count_since(st, agent_id, since): the authorizations agent ${agent_id} created at or after

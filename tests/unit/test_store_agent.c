@@ -295,7 +295,7 @@ test_migration_from_v1(void)
 	CHECK(schema_nmigrations >= 4);
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "SELECT 1 FROM sqlite_master WHERE name = 'agent_nonces'", found_row, &found, &err) ==
-	      SQLITE_OK);
+	    SQLITE_OK);
 	CHECK(!found);
 	sqlite3_free(err);
 	sqlite3_close(db);
@@ -962,6 +962,93 @@ cleanup(void)
 	rmdir(tmpdir);
 }
 
+/* §4 rate limit: counted in the insert's transaction, so 8 threads asking at once never exceed it. */
+struct limit_race {
+	struct store *st;
+	int64_t agent;
+	pthread_barrier_t barrier;
+	enum store_rc rc[NTHREADS];
+};
+
+struct limit_racer {
+	struct limit_race *race;
+	int n;
+};
+
+static struct agent_authz
+limit_authz(const char *id, int64_t agent, int64_t created_at)
+{
+	struct agent_authz a = { 0 };
+
+	a.id = (char *)id;
+	a.agent_id = agent;
+	a.identifier = (char *)"limit.example";
+	a.action = AGENT_ACTION_CREATE;
+	a.token = (char *)id;
+	a.thumbprint = (char *)"tp";
+	a.created_at = created_at;
+	a.expires_at = created_at + TTL;
+	return (a);
+}
+
+static void *
+limit_racer_main(void *arg)
+{
+	struct limit_racer *r = arg;
+	char id[32];
+	struct agent_authz a;
+
+	snprintf(id, sizeof(id), "lim-%d", r->n);
+	a = limit_authz(id, r->race->agent, NOW);
+	pthread_barrier_wait(&r->race->barrier);
+	r->race->rc[r->n] = store_authz_create_limited(r->race->st, &a, NOW - 3600, 3, NULL);
+	return (NULL);
+}
+
+static void
+test_authz_limit(void)
+{
+	static struct limit_race race;
+	struct limit_racer racers[NTHREADS];
+	pthread_t tid[NTHREADS];
+	struct agent_authz a;
+	int64_t other, retry_at = 0;
+	int i, ok = 0, limited = 0;
+
+	memset(&race, 0, sizeof(race));
+	if ((race.st = open_fresh()) == NULL) {
+		CHECK(race.st != NULL);
+		return;
+	}
+	CHECK((race.agent = add_agent(race.st, "limited")) > 0);
+	CHECK((other = add_agent(race.st, "other")) > 0);
+	pthread_barrier_init(&race.barrier, NULL, NTHREADS);
+	for (i = 0; i < NTHREADS; i++) {
+		racers[i].race = &race;
+		racers[i].n = i;
+		CHECK(pthread_create(&tid[i], NULL, limit_racer_main, &racers[i]) == 0);
+	}
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(tid[i], NULL);
+	pthread_barrier_destroy(&race.barrier);
+	for (i = 0; i < NTHREADS; i++) {
+		ok += race.rc[i] == STORE_OK;
+		limited += race.rc[i] == STORE_CONFLICT;
+	}
+	CHECK(ok == 3 && limited == NTHREADS - 3);
+	CHECK(store_authz_count_since(race.st, race.agent, 0) == 3);
+	/* Retry-After: when the oldest of the hour stops counting; another agent is not limited. */
+	a = limit_authz("lim-late", race.agent, NOW + 100);
+	CHECK(store_authz_create_limited(race.st, &a, NOW + 100 - 3600, 3, &retry_at) == STORE_CONFLICT);
+	CHECK(retry_at == NOW + 3600);
+	a = limit_authz("lim-other", other, NOW + 100);
+	CHECK(store_authz_create_limited(race.st, &a, NOW + 100 - 3600, 3, NULL) == STORE_OK);
+	/* An hour later the window has moved on. */
+	a = limit_authz("lim-next", race.agent, NOW + 3601);
+	CHECK(store_authz_create_limited(race.st, &a, NOW + 1, 3, NULL) == STORE_OK);
+	store_close(race.st);
+}
+
 int
 main(void)
 {
@@ -972,6 +1059,7 @@ main(void)
 	TEST_RUN(test_migration_from_v1);
 	TEST_RUN(test_agents);
 	TEST_RUN(test_authz);
+	TEST_RUN(test_authz_limit);
 	TEST_RUN(test_provision_create);
 	TEST_RUN(test_provision_race);
 	TEST_RUN(test_provision_after_delete);
