@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* A growable byte buffer, always NUL-terminated after a successful append. */
 struct buf {
 	char *data; /* heap bytes, NUL-terminated; NULL while empty */
@@ -49,12 +51,18 @@ bool str_has_prefix(const char *s, const char *prefix);
 int str_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /** str_list_contains(space_separated, word): true when ${word} is one of the space-separated items. */
 bool str_list_contains(const char *list, const char *word);
+/** str_errf(buf, len, fmt, ...): format a sentence into ${buf} when there is room for one (${buf} may be NULL:
+ * the caller did not ask why). */
+void str_errf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /** str_secure_free(s): zero and free the string ${s}; NULL is a no-op. */
 void str_secure_free(char *s);
 /** hex_digit(c): the value of the hexadecimal digit ${c} (either case), or -1. */
 int hex_digit(unsigned char c);
 /** url_encode(s): percent-encode everything but unreserved characters (RFC 3986 §2.3); caller frees. */
 char *url_encode(const char *s);
+/** json_wipe_str(o, key): zero the string member ${key} of ${o} before ${o} is freed: jansson holds its own copy
+ * of a secret put into an object and frees it without zeroing.  Anything else is left alone. */
+void json_wipe_str(json_t *o, const char *key);
 /** json_depth_ok(s, len, max): true when the JSON text ${s} nests arrays and objects (brackets outside strings)
  * at most ${max} deep; checked before parsing, since jansson's own limit is 2048.  Malformed text is left for the
  * parser to reject. */

@@ -119,16 +119,6 @@ fail:
 	return (NULL);
 }
 
-/* json_wipe_str(o, key): zero the string member ${key} of ${o}: jansson frees its copy without zeroing. */
-static void
-json_wipe_str(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (json_is_string(v))
-		explicit_bzero((char *)(uintptr_t)json_string_value(v), json_string_length(v));
-}
-
 /** agent_json_respond(c, status, o, location_rest): answer ${o} (stolen) with an optional Location. */
 void
 agent_json_respond(struct agent_call *c, int status, json_t *o, const char *location_rest)

@@ -137,21 +137,6 @@ static const struct conf_key conf_keys[] = {
 
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
-static void conf_err(char *, size_t, const char *, ...) __attribute__((format(printf, 3, 4)));
-
-/* conf_err(err, errlen, fmt, ...): format a message into ${err} if there is room for one. */
-static void
-conf_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 #define FIELD(c, k, type) ((type *)(void *)((char *)(c) + (k)->off))
 #define CFIELD(c, k, type) ((const type *)(const void *)((const char *)(c) + (k)->off))
 
@@ -429,11 +414,11 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, char *msgbuf, size_t
 	switch (k->type) {
 	case CONF_STR:
 		if (k->check != NULL && (msg = k->check(v)) != NULL) {
-			conf_err(msgbuf, msglen, "bad value for %s: %s", k->name, msg);
+			str_errf(msgbuf, msglen, "bad value for %s: %s", k->name, msg);
 			return (-1);
 		}
 		if ((s = strdup(v)) == NULL) {
-			conf_err(msgbuf, msglen, "out of memory");
+			str_errf(msgbuf, msglen, "out of memory");
 			return (-1);
 		}
 		sp = FIELD(c, k, char *);
@@ -442,14 +427,14 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, char *msgbuf, size_t
 		return (0);
 	case CONF_BOOL:
 		if (conf_parse_bool(v, FIELD(c, k, bool)) == -1) {
-			conf_err(msgbuf, msglen, "bad value for %s: must be yes/no, true/false or on/off", k->name);
+			str_errf(msgbuf, msglen, "bad value for %s: must be yes/no, true/false or on/off", k->name);
 			return (-1);
 		}
 		return (0);
 	case CONF_INT:
 	case CONF_I64:
 		if (str_parse_i64(v, k->min, k->max, &n) == -1) {
-			conf_err(msgbuf, msglen, "bad value for %s: must be an integer in %lld..%lld", k->name,
+			str_errf(msgbuf, msglen, "bad value for %s: must be an integer in %lld..%lld", k->name,
 			    (long long)k->min, (long long)k->max);
 			return (-1);
 		}
@@ -460,7 +445,7 @@ conf_set(struct conf *c, const struct conf_key *k, char *v, char *msgbuf, size_t
 		return (0);
 	case CONF_ADDRS:
 		if (conf_add_proxies(c, v, &msg) == -1) {
-			conf_err(msgbuf, msglen, "%s", msg);
+			str_errf(msgbuf, msglen, "%s", msg);
 			return (-1);
 		}
 		return (0);
@@ -604,25 +589,25 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 
 	memset(seen, 0, sizeof(seen));
 	if ((fp = fopen(path, "re")) == NULL) {
-		conf_err(err, errlen, "%s: %s", path, strerror(errno));
+		str_errf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	while ((r = conf_read_line(fp, line, sizeof(line), &len)) != 0) {
 		lineno++;
 		if (r == -3) {
-			conf_err(err, errlen, "%s: %s", path, strerror(errno));
+			str_errf(err, errlen, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (r == -1) {
-			conf_err(err, errlen, "%s:%d: line too long (at most %d bytes)", path, lineno, CONF_MAX_LINE);
+			str_errf(err, errlen, "%s:%d: line too long (at most %d bytes)", path, lineno, CONF_MAX_LINE);
 			goto out;
 		}
 		if (r == -2) {
-			conf_err(err, errlen, "%s:%d: NUL byte in line", path, lineno);
+			str_errf(err, errlen, "%s:%d: NUL byte in line", path, lineno);
 			goto out;
 		}
 		if (conf_parse_line(line, &key, &val, &msg) == -1) {
-			conf_err(err, errlen, "%s:%d: %s", path, lineno, msg);
+			str_errf(err, errlen, "%s:%d: %s", path, lineno, msg);
 			goto out;
 		}
 		if (key == NULL)
@@ -631,24 +616,24 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 			if (strcmp(conf_keys[i].name, key) == 0)
 				break;
 		if (i == CONF_NKEYS) {
-			conf_err(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, key);
+			str_errf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, key);
 			goto out;
 		}
 		k = &conf_keys[i];
 		if (seen[i] && k->type != CONF_ADDRS) {
-			conf_err(err, errlen, "%s:%d: duplicate key \"%s\"", path, lineno, key);
+			str_errf(err, errlen, "%s:%d: duplicate key \"%s\"", path, lineno, key);
 			goto out;
 		}
 		if (!seen[i] && k->type == CONF_ADDRS)
 			conf_clear_proxies(c);
 		seen[i] = true;
 		if (conf_set(c, k, val, msgbuf, sizeof(msgbuf)) == -1) {
-			conf_err(err, errlen, "%s:%d: %s", path, lineno, msgbuf);
+			str_errf(err, errlen, "%s:%d: %s", path, lineno, msgbuf);
 			goto out;
 		}
 	}
 	if (conf_check(c, chk, sizeof(chk)) == -1) {
-		conf_err(err, errlen, "%s: %s", path, chk);
+		str_errf(err, errlen, "%s: %s", path, chk);
 		goto out;
 	}
 	ret = 0;
@@ -679,11 +664,11 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 			if (k->check == NULL)
 				break;
 			if (s == NULL) {
-				conf_err(err, errlen, "%s is not set", k->name);
+				str_errf(err, errlen, "%s is not set", k->name);
 				return (-1);
 			}
 			if ((msg = k->check(s)) != NULL) {
-				conf_err(err, errlen, "bad value for %s: %s", k->name, msg);
+				str_errf(err, errlen, "bad value for %s: %s", k->name, msg);
 				return (-1);
 			}
 			break;
@@ -691,7 +676,7 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 		case CONF_I64:
 			n = k->type == CONF_INT ? *CFIELD(c, k, int) : *CFIELD(c, k, int64_t);
 			if (n < k->min || n > k->max) {
-				conf_err(err, errlen, "bad value for %s: must be an integer in %lld..%lld", k->name,
+				str_errf(err, errlen, "bad value for %s: must be an integer in %lld..%lld", k->name,
 				    (long long)k->min, (long long)k->max);
 				return (-1);
 			}
@@ -700,12 +685,12 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 			break;
 		case CONF_ADDRS:
 			if (c->n_trusted_proxies < 0 || c->n_trusted_proxies > CONF_MAX_PROXIES) {
-				conf_err(err, errlen, "too many trusted_proxies (at most %d)", CONF_MAX_PROXIES);
+				str_errf(err, errlen, "too many trusted_proxies (at most %d)", CONF_MAX_PROXIES);
 				return (-1);
 			}
 			for (j = 0; j < c->n_trusted_proxies; j++)
 				if (c->trusted_proxies[j] == NULL || !conf_is_ip(c->trusted_proxies[j])) {
-					conf_err(err, errlen,
+					str_errf(err, errlen,
 					    "bad value for trusted_proxies: must be IPv4 or IPv6 "
 					    "addresses");
 					return (-1);
@@ -715,12 +700,12 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 	}
 	if (c->tls) {
 		if (c->tls_cert == NULL || *c->tls_cert == '\0' || c->tls_key == NULL || *c->tls_key == '\0') {
-			conf_err(err, errlen, "tls is on but tls_cert or tls_key is not set");
+			str_errf(err, errlen, "tls is on but tls_cert or tls_key is not set");
 			return (-1);
 		}
 	} else if (!conf_is_loopback(c->listen) && c->n_trusted_proxies == 0) {
 		/* Passwords and tokens must not cross a network in clear text. */
-		conf_err(err, errlen,
+		str_errf(err, errlen,
 		    "plain HTTP (tls = no) is only allowed when listen is a loopback address "
 		    "or trusted_proxies is set");
 		return (-1);
@@ -728,18 +713,18 @@ conf_check(const struct conf *c, char *err, size_t errlen)
 	/* OpenID Connect Discovery 1.0 §3: the issuer uses https; http only for local development (plain HTTP
 	 * on loopback) or behind a TLS-terminating proxy. */
 	if (!str_has_prefix(c->issuer, "https://") && c->tls) {
-		conf_err(err, errlen, "bad value for issuer: must be an https URL when tls is on");
+		str_errf(err, errlen, "bad value for issuer: must be an https URL when tls is on");
 		return (-1);
 	}
 	if (!str_has_prefix(c->issuer, "https://") && !conf_is_loopback(c->listen) && c->n_trusted_proxies == 0) {
-		conf_err(err, errlen,
+		str_errf(err, errlen,
 		    "bad value for issuer: http is only allowed on loopback or behind a "
 		    "trusted proxy");
 		return (-1);
 	}
 	/* Argon2 needs at least 8 KiB of memory per lane (2 blocks per sync point, 4 sync points). */
 	if ((int64_t)c->argon2_m_cost < 8 * (int64_t)c->argon2_parallelism) {
-		conf_err(err, errlen, "argon2_m_cost must be at least 8 * argon2_parallelism");
+		str_errf(err, errlen, "argon2_m_cost must be at least 8 * argon2_parallelism");
 		return (-1);
 	}
 	return (0);

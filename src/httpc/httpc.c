@@ -213,37 +213,37 @@ url_parse(const char *s, struct url *u, char *err, size_t errlen)
 	memset(u, 0, sizeof(*u));
 	u->port = 443;
 	if ((n = strlen(s)) > HTTPC_MAX_URL) {
-		httpc_errf(err, errlen, "URL longer than %d bytes", HTTPC_MAX_URL);
+		str_errf(err, errlen, "URL longer than %d bytes", HTTPC_MAX_URL);
 		return (-1);
 	}
 	for (i = 0; i < n; i++) {
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) {
-			httpc_errf(err, errlen, "URL contains a space, a control or a non-ASCII character");
+			str_errf(err, errlen, "URL contains a space, a control or a non-ASCII character");
 			return (-1);
 		}
 	}
 	if (strncasecmp(s, "https://", 8) != 0) {
 		if (strncasecmp(s, "http://", 7) == 0)
-			httpc_errf(err, errlen, "plain http URLs are not allowed: use https");
+			str_errf(err, errlen, "plain http URLs are not allowed: use https");
 		else
-			httpc_errf(err, errlen, "not an https URL");
+			str_errf(err, errlen, "not an https URL");
 		return (-1);
 	}
 	p = s + 8;
 	auth_end = p + strcspn(p, "/?#");
 	if (memchr(p, '@', (size_t)(auth_end - p)) != NULL) {
-		httpc_errf(err, errlen, "URL must not contain user information");
+		str_errf(err, errlen, "URL must not contain user information");
 		return (-1);
 	}
 	if (*p == '[') {
 		if ((host_end = memchr(p, ']', (size_t)(auth_end - p))) == NULL ||
 		    (size_t)(host_end - p - 1) >= sizeof(u->host) || (host_end + 1 != auth_end && host_end[1] != ':')) {
-			httpc_errf(err, errlen, "bad IPv6 address in URL");
+			str_errf(err, errlen, "bad IPv6 address in URL");
 			return (-1);
 		}
 		memcpy(u->host, p + 1, (size_t)(host_end - p - 1));
 		if (inet_pton(AF_INET6, u->host, &a6) != 1) {
-			httpc_errf(err, errlen, "bad IPv6 address in URL");
+			str_errf(err, errlen, "bad IPv6 address in URL");
 			return (-1);
 		}
 		u->literal = u->v6 = true;
@@ -255,18 +255,18 @@ url_parse(const char *s, struct url *u, char *err, size_t errlen)
 		if (n > 0 && p[n - 1] == '.')
 			n--; /* an absolute name: the same host */
 		if (n == 0 || n >= sizeof(u->host)) {
-			httpc_errf(err, errlen, n == 0 ? "URL has no host" : "host name in URL too long");
+			str_errf(err, errlen, n == 0 ? "URL has no host" : "host name in URL too long");
 			return (-1);
 		}
 		memcpy(u->host, p, n);
 		str_lower(u->host);
 		if (!host_name_ok(u->host)) {
-			httpc_errf(err, errlen, "bad host name in URL");
+			str_errf(err, errlen, "bad host name in URL");
 			return (-1);
 		}
 		if (last_label_numeric(u->host)) {
 			if (inet_pton(AF_INET, u->host, &a4) != 1) {
-				httpc_errf(err, errlen, "bad IPv4 address in URL");
+				str_errf(err, errlen, "bad IPv4 address in URL");
 				return (-1);
 			}
 			u->literal = true;
@@ -276,7 +276,7 @@ url_parse(const char *s, struct url *u, char *err, size_t errlen)
 		for (p = colon + 1; p < auth_end && *p >= '0' && *p <= '9' && port <= 65535; p++)
 			port = port * 10 + (unsigned)(*p - '0');
 		if (p == colon + 1 || p != auth_end || port == 0 || port > 65535) {
-			httpc_errf(err, errlen, "bad port in URL");
+			str_errf(err, errlen, "bad port in URL");
 			return (-1);
 		}
 		u->port = port;
@@ -285,7 +285,7 @@ url_parse(const char *s, struct url *u, char *err, size_t errlen)
 	frag = auth_end + strcspn(auth_end, "#");
 	n = (size_t)(frag - auth_end);
 	if ((u->target = malloc(n + 2)) == NULL) {
-		httpc_errf(err, errlen, "out of memory");
+		str_errf(err, errlen, "out of memory");
 		return (-1);
 	}
 	i = 0;
@@ -431,24 +431,24 @@ connect_one(struct conn *c, const struct addrinfo *ai, uint64_t expiry, const ch
 	int fd, rc, soerr = 0;
 
 	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP)) == -1) {
-		httpc_errf(err, errlen, "cannot connect to %s: %s", where, strerror(errno));
+		str_errf(err, errlen, "cannot connect to %s: %s", where, strerror(errno));
 		return (-1);
 	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		goto ok;
 	if (errno != EINPROGRESS) {
-		httpc_errf(err, errlen, "cannot connect to %s: %s", where, strerror(errno));
+		str_errf(err, errlen, "cannot connect to %s: %s", where, strerror(errno));
 		goto fail;
 	}
 	if ((rc = fd_wait(fd, POLLOUT, expiry)) == 0) {
 		if (expiry >= c->expiry)
-			httpc_errf(err, errlen, "timed out after %d ms connecting to %s", c->timeout_ms, where);
+			str_errf(err, errlen, "timed out after %d ms connecting to %s", c->timeout_ms, where);
 		else
-			httpc_errf(err, errlen, "cannot connect to %s: timed out", where);
+			str_errf(err, errlen, "cannot connect to %s: timed out", where);
 		goto fail;
 	}
 	if (rc == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1 || soerr != 0) {
-		httpc_errf(err, errlen, "cannot connect to %s: %s", where, strerror(soerr != 0 ? soerr : errno));
+		str_errf(err, errlen, "cannot connect to %s: %s", where, strerror(soerr != 0 ? soerr : errno));
 		goto fail;
 	}
 ok:
@@ -495,21 +495,21 @@ tcp_connect(struct conn *c, const struct url *u, bool allow_private, char *err, 
 	(void)snprintf(port, sizeof(port), "%u", u->port);
 	/* Blocking, without a timeout of its own: see the file comment. */
 	if ((rc = getaddrinfo(u->host, port, &hints, &res)) != 0) {
-		httpc_errf(err, errlen, "cannot resolve %s: %s", u->host,
+		str_errf(err, errlen, "cannot resolve %s: %s", u->host,
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		goto out;
 	}
 	if (ms_left(c) == 0) {
-		httpc_errf(err, errlen, "timed out after %d ms resolving %s", c->timeout_ms, u->host);
+		str_errf(err, errlen, "timed out after %d ms resolving %s", c->timeout_ms, u->host);
 		goto out;
 	}
-	httpc_errf(err, errlen, "cannot resolve %s: no IPv4 or IPv6 address", u->host);
+	str_errf(err, errlen, "cannot resolve %s: no IPv4 or IPv6 address", u->host);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 			continue;
 		addr_format(ai->ai_addr, where, sizeof(where));
 		if (!allow_private && (kind = addr_refusal(ai->ai_addr)) != NULL) {
-			httpc_errf(err, errlen, "connection to %s refused: %s addresses are not allowed", where, kind);
+			str_errf(err, errlen, "connection to %s refused: %s addresses are not allowed", where, kind);
 			continue;
 		}
 		expiry = c->expiry;
@@ -577,25 +577,25 @@ tls_start(struct conn *c, const struct url *u, const char *ca_file, char *err, s
 	ERR_clear_error();
 	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1) {
-		httpc_errf(err, errlen, "cannot make a TLS context");
+		str_errf(err, errlen, "cannot make a TLS context");
 		return (-1);
 	}
 	SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	if (ca_file != NULL) {
 		if (SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL) != 1) {
 			tls_reason(NULL, 0, why, sizeof(why));
-			httpc_errf(err, errlen, "cannot load CA file %s: %s", ca_file, why);
+			str_errf(err, errlen, "cannot load CA file %s: %s", ca_file, why);
 			return (-1);
 		}
 	} else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
-		httpc_errf(err, errlen, "cannot load the system's trusted certificates");
+		str_errf(err, errlen, "cannot load the system's trusted certificates");
 		return (-1);
 	}
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 	/* RFC 7301: say which protocol we speak, so a server that also offers HTTP/2 does not guess. */
 	if ((c->ssl = SSL_new(c->ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
 	    SSL_set_alpn_protos(c->ssl, (const unsigned char *)"\x08http/1.1", 9) != 0) {
-		httpc_errf(err, errlen, "cannot make a TLS session");
+		str_errf(err, errlen, "cannot make a TLS session");
 		return (-1);
 	}
 	if (u->literal) {
@@ -606,7 +606,7 @@ tls_start(struct conn *c, const struct url *u, const char *ca_file, char *err, s
 		rc = SSL_set1_host(c->ssl, u->host) == 1 && SSL_set_tlsext_host_name(c->ssl, u->host) == 1;
 	}
 	if (rc != 1) {
-		httpc_errf(err, errlen, "cannot set the TLS peer name %s", u->host);
+		str_errf(err, errlen, "cannot set the TLS peer name %s", u->host);
 		return (-1);
 	}
 	for (;;) {
@@ -617,17 +617,17 @@ tls_start(struct conn *c, const struct url *u, const char *ca_file, char *err, s
 		if ((w = tls_wait(c, SSL_get_error(c->ssl, rc))) == 1)
 			continue;
 		if (w == 0) {
-			httpc_errf(
+			str_errf(
 			    err, errlen, "timed out after %d ms in the TLS handshake with %s", c->timeout_ms, u->host);
 			return (-1);
 		}
 		if ((vr = SSL_get_verify_result(c->ssl)) != X509_V_OK) {
-			httpc_errf(err, errlen, "certificate verify failed for %s: %s", u->host,
+			str_errf(err, errlen, "certificate verify failed for %s: %s", u->host,
 			    X509_verify_cert_error_string(vr));
 			return (-1);
 		}
 		tls_reason(c->ssl, rc, why, sizeof(why));
-		httpc_errf(err, errlen, "TLS handshake with %s failed: %s", u->host, why);
+		str_errf(err, errlen, "TLS handshake with %s failed: %s", u->host, why);
 		return (-1);
 	}
 }
@@ -655,11 +655,11 @@ tls_write(struct conn *c, const char *host, const void *p, size_t n, char *err, 
 		if ((w = tls_wait(c, SSL_get_error(c->ssl, rc))) == 1)
 			continue;
 		if (w == 0) {
-			httpc_errf(err, errlen, "timed out after %d ms sending the request to %s", c->timeout_ms, host);
+			str_errf(err, errlen, "timed out after %d ms sending the request to %s", c->timeout_ms, host);
 			return (-1);
 		}
 		tls_reason(c->ssl, rc, why, sizeof(why));
-		httpc_errf(err, errlen, "sending the request to %s failed: %s", host, why);
+		str_errf(err, errlen, "sending the request to %s failed: %s", host, why);
 		return (-1);
 	}
 	return (0);
@@ -676,18 +676,18 @@ header_line_ok(const char *h, char *err, size_t errlen)
 	size_t n, i;
 
 	if (strpbrk(h, "\r\n") != NULL) {
-		httpc_errf(err, errlen, "request header contains CR or LF");
+		str_errf(err, errlen, "request header contains CR or LF");
 		return (false);
 	}
 	for (n = 0; httpc_tchar(h[n]); n++)
 		;
 	if (n == 0 || h[n] != ':') {
-		httpc_errf(err, errlen, "malformed request header");
+		str_errf(err, errlen, "malformed request header");
 		return (false);
 	}
 	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
 		if (strlen(ours[i]) == n && strncasecmp(h, ours[i], n) == 0) {
-			httpc_errf(err, errlen, "request header %s is set by the client itself", ours[i]);
+			str_errf(err, errlen, "request header %s is set by the client itself", ours[i]);
 			return (false);
 		}
 	}
@@ -758,7 +758,7 @@ response_read(
 			if ((w = tls_wait(c, e)) == 1)
 				continue;
 			if (w == 0) {
-				httpc_errf(err, errlen, "timed out after %d ms waiting for the response from %s",
+				str_errf(err, errlen, "timed out after %d ms waiting for the response from %s",
 				    c->timeout_ms, host);
 				goto out;
 			}
@@ -771,28 +771,28 @@ response_read(
 				clean = false;
 			} else {
 				tls_reason(c->ssl, rc, why, sizeof(why));
-				httpc_errf(err, errlen, "reading the response from %s failed: %s", host, why);
+				str_errf(err, errlen, "reading the response from %s failed: %s", host, why);
 				goto out;
 			}
 		} else if (buf_append(&raw, chunk, (size_t)rc) == -1) {
-			httpc_errf(err, errlen, "response from %s larger than %zu bytes", host, raw.max);
+			str_errf(err, errlen, "response from %s larger than %zu bytes", host, raw.max);
 			goto out;
 		}
 		/* RFC 9112 §9.8: without close_notify, the end of a close-delimited body may be an attacker's. */
 		if (eof && !clean && p.state == HTTPC_PS_CLOSE) {
-			httpc_errf(
+			str_errf(
 			    err, errlen, "%s closed the connection without close_notify: body may be truncated", host);
 			goto out;
 		}
 		if ((st = httpc_parser_feed(&p, raw.data, raw.len, eof, perr, sizeof(perr))) == HTTPC_PARSE_ERROR) {
-			httpc_errf(err, errlen, "bad response from %s: %s", host, perr);
+			str_errf(err, errlen, "bad response from %s: %s", host, perr);
 			goto out;
 		}
 		if (st == HTTPC_PARSE_DONE)
 			break;
 	}
 	if ((*out = httpc_parser_take(&p)) == NULL) {
-		httpc_errf(err, errlen, "out of memory");
+		str_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = 0;
@@ -847,11 +847,11 @@ httpc_request(const char *method, const char *url, const char *const *headers, c
 	c.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : HTTPC_DEFAULT_TIMEOUT_MS;
 	c.expiry = time_mono_ms() + (uint64_t)c.timeout_ms;
 	if (method == NULL || url == NULL || out == NULL || (body == NULL && body_len > 0)) {
-		httpc_errf(err, errlen, "httpc_request: bad arguments");
+		str_errf(err, errlen, "httpc_request: bad arguments");
 		goto out;
 	}
 	if (!method_ok(method)) {
-		httpc_errf(err, errlen, "bad request method");
+		str_errf(err, errlen, "bad request method");
 		goto out;
 	}
 	for (i = 0; headers != NULL && headers[i] != NULL; i++)
@@ -860,7 +860,7 @@ httpc_request(const char *method, const char *url, const char *const *headers, c
 	if (url_parse(url, &u, err, errlen) == -1)
 		goto out;
 	if (request_head(&req, method, &u, headers, body, body_len) == -1) {
-		httpc_errf(err, errlen, "request headers too large");
+		str_errf(err, errlen, "request headers too large");
 		goto out;
 	}
 	sigpipe_block(&guard);

@@ -73,7 +73,4 @@ void httpc_parser_release(struct httpc_parser *p);
 /** httpc_tchar(c): RFC 9110 §5.6.2 tchar, the bytes of a token (a method, a field name). */
 bool httpc_tchar(char c);
 
-/** httpc_errf(err, errlen, fmt, ...): format a sentence into ${err} when there is room for one. */
-void httpc_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 #endif

@@ -39,19 +39,6 @@
 /* What one parsing step did, beside HTTPC_PARSE_MORE and HTTPC_PARSE_ERROR. */
 #define STEP_NEXT 2 /* moved on; run the next step */
 
-/** httpc_errf(err, errlen, fmt, ...): format a sentence into ${err} when there is room for one. */
-void
-httpc_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* is_digit(c), is_hex(c): ASCII digits, hexadecimal digits (locale independent). */
 static bool
 is_digit(char c)
@@ -281,27 +268,27 @@ head_parse(struct httpc_parser *p, const char *buf, size_t end, char *err, size_
 	headers_clear(r);
 	(void)line_find(buf, end, at, 0, &eol, &next);
 	if (status_parse(buf + at, eol - at, &minor, &status) == -1) {
-		httpc_errf(err, errlen, "malformed status line");
+		str_errf(err, errlen, "malformed status line");
 		return (HTTPC_PARSE_ERROR);
 	}
 	for (at = next; line_find(buf, end, at, 0, &eol, &next) && eol > at; at = next) {
 		if (is_ows(buf[at])) {
-			httpc_errf(err, errlen, "obsolete line folding in the response headers");
+			str_errf(err, errlen, "obsolete line folding in the response headers");
 			return (HTTPC_PARSE_ERROR);
 		}
 		if (field_split(buf + at, eol - at, &nlen, &voff, &vlen) == -1) {
-			httpc_errf(err, errlen, "malformed header line");
+			str_errf(err, errlen, "malformed header line");
 			return (HTTPC_PARSE_ERROR);
 		}
 		if (r->n_headers == HTTPC_MAX_HEADERS) {
-			httpc_errf(err, errlen, "more than %d header lines", HTTPC_MAX_HEADERS);
+			str_errf(err, errlen, "more than %d header lines", HTTPC_MAX_HEADERS);
 			return (HTTPC_PARSE_ERROR);
 		}
 		if ((r->headers[r->n_headers].name = xstrndup(buf + at, nlen)) == NULL ||
 		    (r->headers[r->n_headers].value = xstrndup(buf + at + voff, vlen)) == NULL) {
 			free(r->headers[r->n_headers].name);
 			r->headers[r->n_headers].name = NULL;
-			httpc_errf(err, errlen, "out of memory");
+			str_errf(err, errlen, "out of memory");
 			return (HTTPC_PARSE_ERROR);
 		}
 		r->n_headers++;
@@ -313,7 +300,7 @@ head_parse(struct httpc_parser *p, const char *buf, size_t end, char *err, size_
 	/* RFC 9110 §15.2: interim responses come before the final one and have no body. */
 	if (status < 200) {
 		if (status == 101) {
-			httpc_errf(err, errlen, "unexpected 101 Switching Protocols");
+			str_errf(err, errlen, "unexpected 101 Switching Protocols");
 			return (HTTPC_PARSE_ERROR);
 		}
 		headers_clear(r);
@@ -324,7 +311,7 @@ head_parse(struct httpc_parser *p, const char *buf, size_t end, char *err, size_
 	for (i = 0; i < r->n_headers; i++) {
 		if (strcasecmp(r->headers[i].name, "Content-Length") == 0) {
 			if ((rc = content_length_parse(r->headers[i].value, &have_clen, &clen)) != 0) {
-				httpc_errf(err, errlen,
+				str_errf(err, errlen,
 				    rc == -2 ? "conflicting Content-Length values" : "invalid Content-Length");
 				return (HTTPC_PARSE_ERROR);
 			}
@@ -335,15 +322,15 @@ head_parse(struct httpc_parser *p, const char *buf, size_t end, char *err, size_
 		}
 	}
 	if (have_te && minor == 0) {
-		httpc_errf(err, errlen, "Transfer-Encoding in an HTTP/1.0 response");
+		str_errf(err, errlen, "Transfer-Encoding in an HTTP/1.0 response");
 		return (HTTPC_PARSE_ERROR);
 	}
 	if (have_te && have_clen) {
-		httpc_errf(err, errlen, "both Transfer-Encoding and Content-Length");
+		str_errf(err, errlen, "both Transfer-Encoding and Content-Length");
 		return (HTTPC_PARSE_ERROR);
 	}
 	if (have_te && (!chunked || n_te != 1)) {
-		httpc_errf(err, errlen, "unsupported Transfer-Encoding");
+		str_errf(err, errlen, "unsupported Transfer-Encoding");
 		return (HTTPC_PARSE_ERROR);
 	}
 	if (p->no_body || status == 204 || status == 304)
@@ -352,7 +339,7 @@ head_parse(struct httpc_parser *p, const char *buf, size_t end, char *err, size_
 		p->state = HTTPC_PS_CHUNK_SIZE;
 	else if (have_clen) {
 		if (clen > p->max_body) {
-			httpc_errf(err, errlen, "response body larger than %zu bytes", p->max_body);
+			str_errf(err, errlen, "response body larger than %zu bytes", p->max_body);
 			return (HTTPC_PARSE_ERROR);
 		}
 		p->expect = p->left = clen;
@@ -373,7 +360,7 @@ step_head(struct httpc_parser *p, const char *buf, size_t len, char *err, size_t
 
 	rc = section_find(p, buf, len, HTTPC_MAX_HEADER_BYTES - p->head_bytes, &end);
 	if (rc == HTTPC_PARSE_ERROR)
-		httpc_errf(err, errlen, "response headers longer than %d bytes", HTTPC_MAX_HEADER_BYTES);
+		str_errf(err, errlen, "response headers longer than %d bytes", HTTPC_MAX_HEADER_BYTES);
 	if (rc != HTTPC_PARSE_DONE)
 		return (rc);
 	return (head_parse(p, buf, end, err, errlen));
@@ -386,11 +373,11 @@ static int
 body_add(struct httpc_parser *p, const char *s, size_t n, char *err, size_t errlen)
 {
 	if (n > p->max_body - p->body.len) {
-		httpc_errf(err, errlen, "response body larger than %zu bytes", p->max_body);
+		str_errf(err, errlen, "response body larger than %zu bytes", p->max_body);
 		return (-1);
 	}
 	if (buf_append(&p->body, s, n) == -1) {
-		httpc_errf(err, errlen, "out of memory");
+		str_errf(err, errlen, "out of memory");
 		return (-1);
 	}
 	return (0);
@@ -423,7 +410,7 @@ static int
 framing_add(struct httpc_parser *p, size_t n, char *err, size_t errlen)
 {
 	if (n > httpc_framing_max(p->max_body) - p->framing) {
-		httpc_errf(err, errlen, "chunked encoding overhead over %zu bytes", httpc_framing_max(p->max_body));
+		str_errf(err, errlen, "chunked encoding overhead over %zu bytes", httpc_framing_max(p->max_body));
 		return (-1);
 	}
 	p->framing += n;
@@ -491,25 +478,25 @@ step_chunk_size(struct httpc_parser *p, const char *buf, size_t len, char *err, 
 	if (!line_find(buf, len, p->pos, p->seek, &eol, &next)) {
 		p->seek = len;
 		if (len - p->pos > HTTPC_MAX_CHUNK_LINE) {
-			httpc_errf(err, errlen, "chunk-size line longer than %d bytes", HTTPC_MAX_CHUNK_LINE);
+			str_errf(err, errlen, "chunk-size line longer than %d bytes", HTTPC_MAX_CHUNK_LINE);
 			return (HTTPC_PARSE_ERROR);
 		}
 		return (HTTPC_PARSE_MORE);
 	}
 	if (next - p->pos > HTTPC_MAX_CHUNK_LINE) {
-		httpc_errf(err, errlen, "chunk-size line longer than %d bytes", HTTPC_MAX_CHUNK_LINE);
+		str_errf(err, errlen, "chunk-size line longer than %d bytes", HTTPC_MAX_CHUNK_LINE);
 		return (HTTPC_PARSE_ERROR);
 	}
 	room = p->max_body - p->body.len;
 	for (i = p->pos; i < eol && (d = hex_digit((unsigned char)buf[i])) != -1; i++) {
 		/* size <= room / 16 keeps size * 16 + d from wrapping. */
 		if (size > room / 16 || (size = size * 16 + (uint64_t)d) > room) {
-			httpc_errf(err, errlen, "response body larger than %zu bytes", p->max_body);
+			str_errf(err, errlen, "response body larger than %zu bytes", p->max_body);
 			return (HTTPC_PARSE_ERROR);
 		}
 	}
 	if (i == p->pos || !chunk_ext_ok(buf + i, eol - i)) {
-		httpc_errf(err, errlen, "invalid chunk size");
+		str_errf(err, errlen, "invalid chunk size");
 		return (HTTPC_PARSE_ERROR);
 	}
 	if (framing_add(p, next - p->pos, err, errlen) == -1)
@@ -540,7 +527,7 @@ step_chunk_crlf(struct httpc_parser *p, const char *buf, size_t len, char *err, 
 	else if (buf[p->pos] == '\r' && buf[p->pos + 1] == '\n')
 		n = 2;
 	else {
-		httpc_errf(err, errlen, "chunk data not followed by CRLF");
+		str_errf(err, errlen, "chunk data not followed by CRLF");
 		return (HTTPC_PARSE_ERROR);
 	}
 	if (framing_add(p, n, err, errlen) == -1)
@@ -563,12 +550,12 @@ step_trailers(struct httpc_parser *p, const char *buf, size_t len, char *err, si
 	if (limit > HTTPC_MAX_HEADER_BYTES)
 		limit = HTTPC_MAX_HEADER_BYTES;
 	if ((rc = section_find(p, buf, len, limit, &end)) == HTTPC_PARSE_ERROR)
-		httpc_errf(err, errlen, "trailer section longer than %zu bytes", limit);
+		str_errf(err, errlen, "trailer section longer than %zu bytes", limit);
 	if (rc != HTTPC_PARSE_DONE)
 		return (rc);
 	for (at = p->pos; line_find(buf, end, at, 0, &eol, &next) && eol > at; at = next) {
 		if (is_ows(buf[at]) || field_split(buf + at, eol - at, &nlen, &voff, &vlen) == -1) {
-			httpc_errf(err, errlen, "malformed trailer field");
+			str_errf(err, errlen, "malformed trailer field");
 			return (HTTPC_PARSE_ERROR);
 		}
 	}
@@ -587,16 +574,16 @@ truncated(const struct httpc_parser *p, size_t len, char *err, size_t errlen)
 	switch (p->state) {
 	case HTTPC_PS_HEAD:
 		if (len == 0)
-			httpc_errf(err, errlen, "empty response");
+			str_errf(err, errlen, "empty response");
 		else
-			httpc_errf(err, errlen, "connection closed before the end of the response headers");
+			str_errf(err, errlen, "connection closed before the end of the response headers");
 		break;
 	case HTTPC_PS_LENGTH:
-		httpc_errf(err, errlen, "response body truncated: %llu of %llu bytes",
+		str_errf(err, errlen, "response body truncated: %llu of %llu bytes",
 		    (unsigned long long)(p->expect - p->left), (unsigned long long)p->expect);
 		break;
 	default:
-		httpc_errf(err, errlen, "chunked response body truncated");
+		str_errf(err, errlen, "chunked response body truncated");
 		break;
 	}
 }
@@ -624,11 +611,11 @@ httpc_parser_feed(struct httpc_parser *p, const char *buf, size_t len, bool eof,
 	int rc;
 
 	if (p->state == HTTPC_PS_FAILED || len < p->pos || (buf == NULL && len > 0)) {
-		httpc_errf(err, errlen, "malformed response");
+		str_errf(err, errlen, "malformed response");
 		goto fail;
 	}
 	if (p->resp == NULL && (p->resp = calloc(1, sizeof(*p->resp))) == NULL) {
-		httpc_errf(err, errlen, "out of memory");
+		str_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (;;) {
@@ -663,12 +650,12 @@ httpc_parser_feed(struct httpc_parser *p, const char *buf, size_t len, bool eof,
 		case HTTPC_PS_DONE:
 			/* One request per connection: anything after the response is not ours to ignore. */
 			if (p->pos < len) {
-				httpc_errf(err, errlen, "%zu bytes of extra data after the response", len - p->pos);
+				str_errf(err, errlen, "%zu bytes of extra data after the response", len - p->pos);
 				goto fail;
 			}
 			return (HTTPC_PARSE_DONE);
 		default:
-			httpc_errf(err, errlen, "malformed response");
+			str_errf(err, errlen, "malformed response");
 			goto fail;
 		}
 		if (rc == HTTPC_PARSE_ERROR)
@@ -727,7 +714,7 @@ httpc_parse_response(
 	if (httpc_parser_feed(&p, buf, len, true, err, errlen) != HTTPC_PARSE_DONE)
 		goto out;
 	if ((*out = httpc_parser_take(&p)) == NULL) {
-		httpc_errf(err, errlen, "out of memory");
+		str_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = 0;

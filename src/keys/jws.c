@@ -56,21 +56,6 @@ static const struct {
 /* Members of a JWK that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
 static const char *const jwk_private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL };
 
-static void say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* say(why, whylen, fmt, ...): write the sentence for the caller into ${why}, when there is room for one. */
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 /** jws_alg_find(alg): our entry for ${alg}, or NULL (always for "none" and every HMAC alg). */
 const struct jws_alg *
 jws_alg_find(const char *alg)
@@ -99,20 +84,20 @@ segment(json_t *o, const char *name, bool nonempty, const char **b64, size_t *b6
 
 	*out = NULL;
 	if (v == NULL) {
-		say(why, whylen, "the JWS has no %s member", name);
+		str_errf(why, whylen, "the JWS has no %s member", name);
 		return (-1);
 	}
 	if ((*b64 = json_string_value(v)) == NULL) {
-		say(why, whylen, "the JWS member %s is not a string", name);
+		str_errf(why, whylen, "the JWS member %s is not a string", name);
 		return (-1);
 	}
 	*b64len = json_string_length(v);
 	if (nonempty && *b64len == 0) {
-		say(why, whylen, "the JWS member %s is empty", name);
+		str_errf(why, whylen, "the JWS member %s is empty", name);
 		return (-1);
 	}
 	if (!keys_b64url_ok(*b64, *b64len) || b64url_decode(*b64, *b64len, out, outlen) == -1) {
-		say(why, whylen, "the JWS member %s is not base64url (no padding, no whitespace)", name);
+		str_errf(why, whylen, "the JWS member %s is not base64url (no padding, no whitespace)", name);
 		return (-1);
 	}
 	return (0);
@@ -125,15 +110,15 @@ header_string(json_t *hdr, const char *name, const char **out, char *why, size_t
 	json_t *v = json_object_get(hdr, name);
 
 	if (v == NULL) {
-		say(why, whylen, "the protected header has no %s", name);
+		str_errf(why, whylen, "the protected header has no %s", name);
 		return (-1);
 	}
 	if ((*out = json_string_value(v)) == NULL) {
-		say(why, whylen, "the protected header's %s is not a string", name);
+		str_errf(why, whylen, "the protected header's %s is not a string", name);
 		return (-1);
 	}
 	if ((*out)[0] == '\0') {
-		say(why, whylen, "the protected header's %s is empty", name);
+		str_errf(why, whylen, "the protected header's %s is empty", name);
 		return (-1);
 	}
 	return (0);
@@ -154,37 +139,38 @@ jws_parse(const char *body, size_t len, struct jws_request **out, char *why, siz
 	char jwhy[JWS_WHY_LEN];
 	enum jws_rc rc = JWS_MALFORMED;
 
-	say(why, whylen, "%s", "");
+	str_errf(why, whylen, "%s", "");
 	if (out == NULL) {
 		log_warnx("jws_parse: bad arguments");
 		return (JWS_ERROR);
 	}
 	*out = NULL;
 	if (body == NULL || len == 0) {
-		say(why, whylen, "the request body is empty");
+		str_errf(why, whylen, "the request body is empty");
 		goto out;
 	}
 	if (len > KEYS_MAX_JWS) {
-		say(why, whylen, "the request body is longer than %d bytes", KEYS_MAX_JWS);
+		str_errf(why, whylen, "the request body is longer than %d bytes", KEYS_MAX_JWS);
 		goto out;
 	}
 	if ((o = keys_json_load(body, len, KEYS_MAX_JWS, jwhy, sizeof(jwhy))) == NULL) {
-		say(why, whylen, "the request body %s", jwhy);
+		str_errf(why, whylen, "the request body %s", jwhy);
 		goto out;
 	}
 	/* RFC 7515 §7.2.2 and the draft's §3: the flattened form, exactly protected, payload and signature. */
 	if (json_object_get(o, "header") != NULL) {
-		say(why, whylen, "an unprotected header is not accepted: every header parameter goes in protected");
+		str_errf(
+		    why, whylen, "an unprotected header is not accepted: every header parameter goes in protected");
 		goto out;
 	}
 	if (json_object_get(o, "signatures") != NULL) {
-		say(why, whylen, "the general JWS serialization is not accepted: use the flattened one");
+		str_errf(why, whylen, "the general JWS serialization is not accepted: use the flattened one");
 		goto out;
 	}
 	json_object_foreach(o, key, v)
 	{
 		if (strcmp(key, "protected") != 0 && strcmp(key, "payload") != 0 && strcmp(key, "signature") != 0) {
-			say(why, whylen, "the JWS has a member other than protected, payload and signature");
+			str_errf(why, whylen, "the JWS has a member other than protected, payload and signature");
 			goto out;
 		}
 	}
@@ -200,23 +186,23 @@ jws_parse(const char *body, size_t len, struct jws_request **out, char *why, siz
 	r->payload = (char *)pl;
 	pl = NULL;
 	if ((r->header = keys_json_load((const char *)hdr, hdrlen, KEYS_MAX_JWS, jwhy, sizeof(jwhy))) == NULL) {
-		say(why, whylen, "the protected header %s", jwhy);
+		str_errf(why, whylen, "the protected header %s", jwhy);
 		goto out;
 	}
 	for (i = 0; i < sizeof(jws_refused) / sizeof(jws_refused[0]); i++) {
 		if (json_object_get(r->header, jws_refused[i].name) != NULL) {
-			say(why, whylen, "the protected header must not have %s: %s", jws_refused[i].name,
+			str_errf(why, whylen, "the protected header must not have %s: %s", jws_refused[i].name,
 			    jws_refused[i].why);
 			goto out;
 		}
 	}
 	/* RFC 8555 §6.2, the draft's §3: alg, kid, nonce and url, all protected. */
 	if ((v = json_object_get(r->header, "alg")) == NULL) {
-		say(why, whylen, "the protected header has no alg");
+		str_errf(why, whylen, "the protected header has no alg");
 		goto out;
 	}
 	if ((r->alg = json_string_value(v)) == NULL) {
-		say(why, whylen, "the protected header's alg is not a string");
+		str_errf(why, whylen, "the protected header's alg is not a string");
 		goto out;
 	}
 	if (header_string(r->header, "kid", &r->kid, why, whylen) == -1 ||
@@ -225,12 +211,12 @@ jws_parse(const char *body, size_t len, struct jws_request **out, char *why, siz
 		goto out;
 	/* RFC 7515 §5.2 step 8 (RFC 8725 §3.1): the alg comes from our list; "none" is never on it. */
 	if (strcasecmp(r->alg, "none") == 0) {
-		say(why, whylen, "alg none is not accepted: requests must be signed");
+		str_errf(why, whylen, "alg none is not accepted: requests must be signed");
 		rc = JWS_BAD_ALG;
 		goto out;
 	}
 	if (jws_alg_find(r->alg) == NULL) {
-		say(why, whylen, "the alg is not one of ES256, ES384, RS256 and PS256");
+		str_errf(why, whylen, "the alg is not one of ES256, ES384, RS256 and PS256");
 		rc = JWS_BAD_ALG;
 		goto out;
 	}
@@ -249,7 +235,7 @@ jws_parse(const char *body, size_t len, struct jws_request **out, char *why, siz
 	rc = JWS_OK;
 out:
 	if (rc == JWS_ERROR)
-		say(why, whylen, "internal error");
+		str_errf(why, whylen, "internal error");
 	free(hdr);
 	free(pl);
 	jws_request_free(r);
@@ -498,13 +484,13 @@ b64_member(json_t *o, const char *name, unsigned char **out, size_t *outlen, cha
 	*out = NULL;
 	*outlen = 0;
 	if (s == NULL) {
-		say(why, whylen, "the JWK has no %s string", name);
+		str_errf(why, whylen, "the JWK has no %s string", name);
 		return (-1);
 	}
 	if (n == 0 || !keys_b64url_ok(s, n) || b64url_decode(s, n, out, outlen) == -1 || *outlen == 0) {
 		free(*out);
 		*out = NULL;
-		say(why, whylen, "the JWK's %s is not base64url", name);
+		str_errf(why, whylen, "the JWK's %s is not base64url", name);
 		return (-1);
 	}
 	return (0);
@@ -538,13 +524,14 @@ use_ok(json_t *o, const struct jws_alg *a, char *why, size_t whylen)
 		/* RFC 7517 §4.4: the alg the key is meant for; ours fit by kty and curve (RS256 and PS256 share RSA). */
 		if ((s = json_string_value(v)) == NULL || strcasecmp(s, "none") == 0 ||
 		    (ka = jws_alg_find(s)) == NULL || ka->kty != a->kty || ka->crv != a->crv) {
-			say(why, whylen, "the JWK's alg is not one of ES256, ES384, RS256 and PS256 that fits the key");
+			str_errf(
+			    why, whylen, "the JWK's alg is not one of ES256, ES384, RS256 and PS256 that fits the key");
 			return (false);
 		}
 	}
 	if ((v = json_object_get(o, "use")) != NULL &&
 	    (!json_is_string(v) || strcmp(json_string_value(v), "sig") != 0)) {
-		say(why, whylen, "the JWK's use is not sig");
+		str_errf(why, whylen, "the JWK's use is not sig");
 		return (false);
 	}
 	if ((v = json_object_get(o, "key_ops")) != NULL) {
@@ -554,7 +541,7 @@ use_ok(json_t *o, const struct jws_alg *a, char *why, size_t whylen)
 				ok = true;
 		}
 		if (!ok) {
-			say(why, whylen, "the JWK's key_ops allow neither sign nor verify");
+			str_errf(why, whylen, "the JWK's key_ops allow neither sign nor verify");
 			return (false);
 		}
 	}
@@ -585,35 +572,35 @@ jwk_public_text(json_t *o, bool private_ok, char *why, size_t whylen)
 
 	if ((kty = json_string_value(json_object_get(o, "kty"))) == NULL) {
 		if (json_object_get(o, "keys") != NULL)
-			say(why, whylen, "a JWK Set is not accepted: send one JWK");
+			str_errf(why, whylen, "a JWK Set is not accepted: send one JWK");
 		else
-			say(why, whylen, "the JWK has no kty string");
+			str_errf(why, whylen, "the JWK has no kty string");
 		goto out;
 	}
 	if (strcmp(kty, "oct") == 0) {
-		say(why, whylen, "symmetric (oct) keys are not accepted");
+		str_errf(why, whylen, "symmetric (oct) keys are not accepted");
 		goto out;
 	}
 	if (strcmp(kty, "EC") != 0 && strcmp(kty, "RSA") != 0) {
-		say(why, whylen, "the JWK's kty is not EC or RSA (OKP keys are not supported)");
+		str_errf(why, whylen, "the JWK's kty is not EC or RSA (OKP keys are not supported)");
 		goto out;
 	}
 	for (m = jwk_private_members; !private_ok && *m != NULL; m++) {
 		if (json_object_get(o, *m) != NULL) {
-			say(why, whylen, "the JWK has the private member %s: send the public key only", *m);
+			str_errf(why, whylen, "the JWK has the private member %s: send the public key only", *m);
 			goto out;
 		}
 	}
 	if (strcmp(kty, "EC") == 0) {
 		if ((crv = json_string_value(json_object_get(o, "crv"))) == NULL) {
-			say(why, whylen, "the EC JWK has no crv string");
+			str_errf(why, whylen, "the EC JWK has no crv string");
 			goto out;
 		}
 		for (i = 0; i < sizeof(ec_algs) / sizeof(ec_algs[0]); i++)
 			if (strcmp(ec_algs[i]->crv_name, crv) == 0)
 				a = ec_algs[i];
 		if (a == NULL) {
-			say(why, whylen, "the JWK's crv is not P-256 or P-384 (P-521 is not supported)");
+			str_errf(why, whylen, "the JWK's crv is not P-256 or P-384 (P-521 is not supported)");
 			goto out;
 		}
 		/* RFC 7518 §6.2.1.2, §6.2.1.3: each coordinate has the full size of the curve, leading zeros kept. */
@@ -621,7 +608,8 @@ jwk_public_text(json_t *o, bool private_ok, char *why, size_t whylen)
 		    b64_member(o, "y", &y, &ylen, why, whylen) == -1)
 			goto out;
 		if (xlen != a->coord_len || ylen != a->coord_len) {
-			say(why, whylen, "the JWK's x and y must be %zu octets each for %s", a->coord_len, a->crv_name);
+			str_errf(
+			    why, whylen, "the JWK's x and y must be %zu octets each for %s", a->coord_len, a->crv_name);
 			goto out;
 		}
 		if ((pub = json_pack("{s:s, s:s, s:s, s:s}", "crv", a->crv_name, "kty", "EC", "x",
@@ -634,20 +622,20 @@ jwk_public_text(json_t *o, bool private_ok, char *why, size_t whylen)
 		    b64_member(o, "e", &e, &elen, why, whylen) == -1)
 			goto out;
 		if (n[0] == 0 || e[0] == 0) {
-			say(why, whylen, "the JWK's n or e has a leading zero octet (RFC 7518 §2)");
+			str_errf(why, whylen, "the JWK's n or e has a leading zero octet (RFC 7518 §2)");
 			goto out;
 		}
 		if ((n[nlen - 1] & 1) == 0) {
-			say(why, whylen, "the RSA modulus n is even");
+			str_errf(why, whylen, "the RSA modulus n is even");
 			goto out;
 		}
 		if ((bits = bits_of(n, nlen)) < KEYS_RSA_MIN_BITS || bits > KEYS_RSA_MAX_BITS) {
-			say(why, whylen, "the RSA key has %zu bits: %d to %d are accepted", bits, KEYS_RSA_MIN_BITS,
-			    KEYS_RSA_MAX_BITS);
+			str_errf(why, whylen, "the RSA key has %zu bits: %d to %d are accepted", bits,
+			    KEYS_RSA_MIN_BITS, KEYS_RSA_MAX_BITS);
 			goto out;
 		}
 		if (elen > JWS_RSA_MAX_E || (e[elen - 1] & 1) == 0 || (elen == 1 && e[0] < 3)) {
-			say(why, whylen, "the RSA key's exponent e is not an odd number from 3 to 2^64 - 1");
+			str_errf(why, whylen, "the RSA key's exponent e is not an odd number from 3 to 2^64 - 1");
 			goto out;
 		}
 		if ((pub = json_pack("{s:s, s:s, s:s}", "e", json_string_value(json_object_get(o, "e")), "kty", "RSA",
@@ -660,7 +648,7 @@ jwk_public_text(json_t *o, bool private_ok, char *why, size_t whylen)
 		goto nomem;
 	/* cjose 0.6 reports a point off the curve as "out of memory": every failure here is the key's. */
 	if ((jwk = cjose_jwk_import(text, strlen(text), &err)) == NULL) {
-		say(why, whylen, "the key cannot be imported (an EC point must lie on its curve)");
+		str_errf(why, whylen, "the key cannot be imported (an EC point must lie on its curve)");
 		goto out;
 	}
 	ret = text;
@@ -668,7 +656,7 @@ jwk_public_text(json_t *o, bool private_ok, char *why, size_t whylen)
 	goto out;
 nomem:
 	log_warnx("jwk: out of memory");
-	say(why, whylen, "internal error");
+	str_errf(why, whylen, "internal error");
 out:
 	cjose_jwk_release(jwk);
 	free(text);
@@ -693,22 +681,22 @@ jwk_public_import(const char *text, char **out, char *why, size_t whylen)
 	size_t len;
 	int ret = -1;
 
-	say(why, whylen, "%s", "");
+	str_errf(why, whylen, "%s", "");
 	if (out == NULL) {
 		log_warnx("jwk_public_import: bad arguments");
 		return (-1);
 	}
 	*out = NULL;
 	if (text == NULL || (len = strnlen(text, KEYS_MAX_JWK + 1)) == 0) {
-		say(why, whylen, "no JWK was given");
+		str_errf(why, whylen, "no JWK was given");
 		goto out;
 	}
 	if (len > KEYS_MAX_JWK) {
-		say(why, whylen, "the JWK is longer than %d bytes", KEYS_MAX_JWK);
+		str_errf(why, whylen, "the JWK is longer than %d bytes", KEYS_MAX_JWK);
 		goto out;
 	}
 	if ((o = keys_json_load(text, len, KEYS_MAX_JWK, jwhy, sizeof(jwhy))) == NULL) {
-		say(why, whylen, "the JWK %s", jwhy);
+		str_errf(why, whylen, "the JWK %s", jwhy);
 		goto out;
 	}
 	if ((*out = jwk_public_text(o, false, why, whylen)) != NULL)

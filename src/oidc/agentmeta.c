@@ -147,21 +147,6 @@ https_url_ok(const char *s)
 	return (i > host && memchr(s + host, '@', i - host) == NULL);
 }
 
-static void say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* say(why, whylen, fmt, ...): the sentence for the caller into ${why}, when there is room for one. */
-static void
-say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 /**
  * agent_meta_parse(doc, len, agent_issuer, out, why, whylen): the ${len} bytes of ${doc} (not NUL-terminated) checked
  * as the configuration document of the agent at ${agent_issuer} (drafts/claims.md §2): at most AGENT_META_MAX_BODY
@@ -180,47 +165,47 @@ agent_meta_parse(
 	size_t i;
 
 	if (out == NULL) {
-		say(why, whylen, "internal error");
+		str_errf(why, whylen, "internal error");
 		return (-1);
 	}
 	*out = NULL;
 	if (agent_issuer == NULL) {
-		say(why, whylen, "no agent issuer was given");
+		str_errf(why, whylen, "no agent issuer was given");
 		return (-1);
 	}
 	/* The fetch stops at this size already; a document from elsewhere is held to it too. */
 	if (doc == NULL || len > AGENT_META_MAX_BODY || !json_depth_ok(doc, len, AGENT_META_MAX_DEPTH) ||
 	    (o = json_loadb(doc, len, JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(o)) {
-		say(why, whylen, "the document is not one JSON object");
+		str_errf(why, whylen, "the document is not one JSON object");
 		goto fail;
 	}
 	/* OIDC Discovery §4.3: the issuer must be the one the document was fetched for, byte for byte. */
 	if ((iss = json_string_value(json_object_get(o, "issuer"))) == NULL || strcmp(iss, agent_issuer) != 0) {
-		say(why, whylen, "its issuer is not %s", agent_issuer);
+		str_errf(why, whylen, "its issuer is not %s", agent_issuer);
 		goto fail;
 	}
 	ui = json_string_value(json_object_get(o, "userinfo_endpoint"));
 	jwks = json_string_value(json_object_get(o, "jwks_uri"));
 	if (!https_url_ok(ui) || !https_url_ok(jwks)) {
-		say(why, whylen, "userinfo_endpoint and jwks_uri must be absolute https URLs");
+		str_errf(why, whylen, "userinfo_endpoint and jwks_uri must be absolute https URLs");
 		goto fail;
 	}
 	cs = json_object_get(o, "claims_supported");
 	if (!json_is_array(cs) || json_array_size(cs) > AGENT_META_MAX_CLAIMS) {
-		say(why, whylen, "claims_supported must be an array of at most %d strings", AGENT_META_MAX_CLAIMS);
+		str_errf(why, whylen, "claims_supported must be an array of at most %d strings", AGENT_META_MAX_CLAIMS);
 		goto fail;
 	}
 	json_array_foreach(cs, i, v)
 	{
 		if (!json_is_string(v)) {
-			say(why, whylen, "claims_supported must hold strings only");
+			str_errf(why, whylen, "claims_supported must hold strings only");
 			goto fail;
 		}
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL || (m->issuer = xstrdup(iss)) == NULL ||
 	    (m->userinfo_endpoint = xstrdup(ui)) == NULL || (m->jwks_uri = xstrdup(jwks)) == NULL ||
 	    (m->claims_supported = json_deep_copy(cs)) == NULL) {
-		say(why, whylen, "out of memory");
+		str_errf(why, whylen, "out of memory");
 		goto fail;
 	}
 	json_decref(o);

@@ -558,17 +558,6 @@ reg_validate(json_t *in, struct response *resp)
 	return (NULL);
 }
 
-/* json_wipe_str(o, key): zero the string member ${key} of ${o} before ${o} is freed: jansson holds its own
- * copy of a secret put into a response object and frees it without zeroing. */
-static void
-json_wipe_str(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (json_is_string(v))
-		explicit_bzero((char *)(uintptr_t)json_string_value(v), json_string_length(v));
-}
-
 /* reg_new_secret(c, secret): RFC 7591 §3.2.1: a fresh client_secret for confidential clients (NULL for
  * token_endpoint_auth_method "none"), its hash stored in ${c}.  -1 on failure (logged). */
 static int

@@ -4,6 +4,8 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util.h"
@@ -230,4 +232,27 @@ hex_digit(unsigned char c)
 	if (c >= 'A' && c <= 'F')
 		return (c - 'A' + 10);
 	return (-1);
+}
+
+/** str_errf(buf, len, fmt, ...): format a sentence into ${buf} when there is room for one. */
+void
+str_errf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/** json_wipe_str(o, key): zero the string member ${key} of ${o}. */
+void
+json_wipe_str(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v))
+		explicit_bzero((char *)(uintptr_t)json_string_value(v), json_string_length(v));
 }
