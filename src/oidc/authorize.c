@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "throttle.h"
 
 #define AUTHZ_PURPOSE "authz"
 #define ACCOUNT_PURPOSE "account" /* the account page's login: no client, ends at OIDC_PATH_ACCOUNT */
@@ -831,12 +830,12 @@ void
 h_login(void *ctx, const struct request *req, struct response *resp)
 {
 	struct app *app = ctx;
-	const struct conf *conf = app->conf;
 	struct client *client = NULL;
 	struct identity *id = NULL;
 	struct session *sess = NULL;
 	const char *typed = form_get(&req->form, "identifier"), *pw = form_get(&req->form, "password");
-	char *canon = NULL, *rehash = NULL, key_pair[512], key_src[128], msg[160], source[HTTP_MAX_ADDR + 4];
+	struct pw_guard guard;
+	char *canon = NULL, *rehash = NULL, msg[160];
 	char dmsg[AUTHZ_MAX_MESSAGE];
 	int64_t wait, now = time_now();
 	int status;
@@ -858,15 +857,8 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 	}
 	/* Delays per identifier and source, and per source alone; keyed by the typed identifier so unknown
 	 * identifiers are delayed exactly like known ones.  The real user from another address is not affected. */
-	source_key(req->remote, source, sizeof(source));
-	snprintf(key_pair, sizeof(key_pair), "id:%s|%s", canon, source);
-	snprintf(key_src, sizeof(key_src), "src:%s", source);
-	wait = throttle_wait(app->throttle, key_pair, now);
-	if (wait == 0)
-		wait = throttle_wait(app->throttle, key_src, now);
-	if (wait > 0) {
-		snprintf(msg, sizeof(msg), "%lld", (long long)wait);
-		resp_header(resp, "Retry-After", msg); /* RFC 9110 §10.2.3: seconds only */
+	pw_guard_init(&guard, req, canon);
+	if ((wait = pw_guard_wait(app, &guard, now, resp)) > 0) {
 		snprintf(msg, sizeof(msg), "Too many failed attempts. Try again in %lld seconds.", (long long)wait);
 		login_page(app, req, resp, areq, client, 429, canon, msg);
 		snprintf(resp->note, sizeof(resp->note), "throttled");
@@ -891,12 +883,11 @@ h_login(void *ctx, const struct request *req, struct response *resp)
 		goto out;
 	}
 	if (pr != PW_OK) {
-		throttle_fail(app->throttle, key_pair, now, conf->login_max_failures, conf->login_max_delay);
-		throttle_fail(app->throttle, key_src, now, conf->login_max_failures * 4, conf->login_max_delay);
+		pw_guard_fail(app, &guard, now);
 		login_page(app, req, resp, areq, client, 401, canon, "The identifier or the password is wrong.");
 		goto out;
 	}
-	throttle_clear(app->throttle, key_pair);
+	pw_guard_ok(app, &guard);
 	/* Hashes follow the configured argon2 cost: otherwise raising it would make known identifiers answer faster
 	 * than unknown ones (SECURITY.md 9), and old hashes would stay weak. */
 	if (pw_needs_rehash(id->password_hash) && pw_hash(pw, &rehash) == PW_OK)

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "throttle.h"
 
 #define DELETE_MAX_PASSWORD 1024
 #define DELETE_MAX_TOKEN 128
@@ -49,41 +48,21 @@ delete_gone(struct app *app, struct response *resp)
 	    "deleted, ask your identity provider for a new link.");
 }
 
-/* delete_throttled(app, req, resp, v, key_pair, key_src, now): SECURITY.md 10: the login's progressive delays and
- * counters, per identifier and source and per source.  true with the page answered (429) while a delay runs. */
-static bool
-delete_throttled(struct app *app, const struct request *req, struct response *resp, const struct delete_view *v,
-    const char *key_pair, const char *key_src, int64_t now)
-{
-	char msg[96];
-	int64_t wait;
-
-	if ((wait = throttle_wait(app->throttle, key_pair, now)) == 0)
-		wait = throttle_wait(app->throttle, key_src, now);
-	if (wait == 0)
-		return (false);
-	snprintf(msg, sizeof(msg), "%lld", (long long)wait);
-	resp_header(resp, "Retry-After", msg);
-	snprintf(msg, sizeof(msg), "Too many failed attempts. Try again in %lld seconds.", (long long)wait);
-	delete_page(app, req, resp, 429, v, msg);
-	snprintf(resp->note, sizeof(resp->note), "throttled");
-	return (true);
-}
-
 /** h_delete: GET OIDC_PATH_DELETE?t=TOKEN shows the confirmation form for a live deletion token; POST (t,
  * password, csrf) deletes the identity when the password is right. */
 void
 h_delete(void *ctx, const struct request *req, struct response *resp)
 {
 	struct app *app = ctx;
-	const struct conf *conf = app->conf;
 	bool post = strcmp(req->method, "POST") == 0;
 	const char *token = post ? form_get(&req->form, "t") : form_get(&req->query, "t");
 	const char *pw = form_get(&req->form, "password");
 	struct identity *id = NULL;
 	struct agent *agent = NULL;
 	struct delete_view v;
-	char *hash = NULL, key_pair[512], key_src[128], source[HTTP_MAX_ADDR + 4];
+	struct pw_guard guard;
+	char *hash = NULL, msg[96];
+	int64_t wait;
 	int64_t identity_id = 0, now = time_now();
 	enum store_rc rc;
 	enum pw_rc pr;
@@ -116,12 +95,14 @@ h_delete(void *ctx, const struct request *req, struct response *resp)
 		delete_page(app, req, resp, 400, &v, "Enter your password.");
 		goto out;
 	}
-	source_key(req->remote, source, sizeof(source));
-	/* The login's key (authorize.c): one password, one count of wrong guesses at either page. */
-	snprintf(key_pair, sizeof(key_pair), "id:%s|%s", id->identifier, source);
-	snprintf(key_src, sizeof(key_src), "src:%s", source);
-	if (delete_throttled(app, req, resp, &v, key_pair, key_src, now))
+	/* The login's counters: one password, one count of wrong guesses at either page. */
+	pw_guard_init(&guard, req, id->identifier);
+	if ((wait = pw_guard_wait(app, &guard, now, resp)) > 0) {
+		snprintf(msg, sizeof(msg), "Too many failed attempts. Try again in %lld seconds.", (long long)wait);
+		delete_page(app, req, resp, 429, &v, msg);
+		snprintf(resp->note, sizeof(resp->note), "throttled");
 		goto out;
+	}
 	if (req->queued_ms > OIDC_MAX_QUEUE_MS) {
 		delete_page(app, req, resp, 503, &v, "The service is busy. Please try again in a moment.");
 		goto out;
@@ -131,13 +112,12 @@ h_delete(void *ctx, const struct request *req, struct response *resp)
 		goto out;
 	}
 	if (pr != PW_OK) {
-		throttle_fail(app->throttle, key_pair, now, conf->login_max_failures, conf->login_max_delay);
-		throttle_fail(app->throttle, key_src, now, conf->login_max_failures * 4, conf->login_max_delay);
+		pw_guard_fail(app, &guard, now);
 		delete_page(app, req, resp, 401, &v, "The password is wrong.");
 		snprintf(resp->note, sizeof(resp->note), "bad_password");
 		goto out;
 	}
-	throttle_clear(app->throttle, key_pair);
+	pw_guard_ok(app, &guard);
 	/* One transaction: the token consumed, the identity deleted and wiped (SECURITY.md 17). */
 	if ((rc = store_deletion_confirm(app->st, hash, now, &identity_id)) == STORE_OK) {
 		const struct tmpl_var vars[] = { { "title", "Identifier deleted" }, { "identifier", id->identifier },

@@ -103,6 +103,21 @@ void h_delete(void *ctx, const struct request *req, struct response *resp); /* d
 struct client *client_authenticate(struct app *app, const struct request *req, struct response *resp);
 /** source_key(remote, out, outlen): the key per-source limits count under: the address, for IPv6 its /64. */
 void source_key(const char *remote, char *out, size_t outlen);
+
+/* Wrong-password counting (SECURITY.md 10), shared by every page that checks a password (login, deletion): one
+ * count per identifier and source, one per source alone, so one password has one count whatever the page. */
+struct pw_guard {
+	char pair[512]; /* "id:<identifier>|<source>": an identifier is at most 253 bytes */
+	char src[128];  /* "src:<source>" */
+};
+/** pw_guard_init(g, req, identifier): the counters of ${identifier} (canonical) tried from ${req}'s source. */
+void pw_guard_init(struct pw_guard *g, const struct request *req, const char *identifier);
+/** pw_guard_wait(app, g, now, resp): seconds the next try must wait (0: none); when > 0, Retry-After is set on
+ * ${resp} and its note says "throttled". */
+int64_t pw_guard_wait(struct app *app, const struct pw_guard *g, int64_t now, struct response *resp);
+/** pw_guard_fail(app, g, now) / pw_guard_ok(app, g): a wrong password counts; a right one clears the pair. */
+void pw_guard_fail(struct app *app, const struct pw_guard *g, int64_t now);
+void pw_guard_ok(struct app *app, const struct pw_guard *g);
 /** param_repeated(req, name): RFC 6749 §3.2: ${name} appears more than once in the body or the query string. */
 bool param_repeated(const struct request *req, const char *name);
 /** client_meta_str(c, key): a string member of the client's metadata, or NULL. */

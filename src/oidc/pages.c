@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "throttle.h"
 
 #define PAGE_BROWSER_COOKIE "anchorid_b"
 #define PAGE_BROWSER_COOKIE_TLS "__Host-anchorid_b"
@@ -110,4 +111,49 @@ page_forbidden(struct app *app, struct response *resp)
 	    "This form was not sent from this site's own page, or your browser blocked its cookie. "
 	    "Go back, reload the page and try again.");
 	snprintf(resp->note, sizeof(resp->note), "csrf");
+}
+
+/** pw_guard_init(g, req, identifier): the wrong-password counters of ${identifier} from ${req}'s source. */
+void
+pw_guard_init(struct pw_guard *g, const struct request *req, const char *identifier)
+{
+	char source[HTTP_MAX_ADDR + 4];
+
+	source_key(req->remote, source, sizeof(source));
+	snprintf(g->pair, sizeof(g->pair), "id:%s|%s", identifier, source);
+	snprintf(g->src, sizeof(g->src), "src:%s", source);
+}
+
+/** pw_guard_wait(app, g, now, resp): the delay still running, per identifier and source, then per source. */
+int64_t
+pw_guard_wait(struct app *app, const struct pw_guard *g, int64_t now, struct response *resp)
+{
+	char secs[24];
+	int64_t wait;
+
+	if ((wait = throttle_wait(app->throttle, g->pair, now)) == 0)
+		wait = throttle_wait(app->throttle, g->src, now);
+	if (wait > 0) {
+		snprintf(secs, sizeof(secs), "%lld", (long long)wait);
+		resp_header(resp, "Retry-After", secs); /* RFC 9110 §10.2.3: seconds only */
+		snprintf(resp->note, sizeof(resp->note), "throttled");
+	}
+	return (wait);
+}
+
+/** pw_guard_fail(app, g, now): a wrong password: the pair counts login_max_failures, the source four times that. */
+void
+pw_guard_fail(struct app *app, const struct pw_guard *g, int64_t now)
+{
+	const struct conf *conf = app->conf;
+
+	throttle_fail(app->throttle, g->pair, now, conf->login_max_failures, conf->login_max_delay);
+	throttle_fail(app->throttle, g->src, now, conf->login_max_failures * 4, conf->login_max_delay);
+}
+
+/** pw_guard_ok(app, g): the right password clears the identifier's count from this source. */
+void
+pw_guard_ok(struct app *app, const struct pw_guard *g)
+{
+	throttle_clear(app->throttle, g->pair);
 }
